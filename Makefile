@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Each creates .venv and
+# installs the project when needed; a second call reuses it (the stamp tracks pyproject).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/factory demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check core tui tests bench
+	$(BIN)/ruff format --check core tui tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,29 @@
+"""`factory query`: read-only SQL over the workspace views."""
+
+from __future__ import annotations
+
+from core.cli.registry import Context, Reply, arg, command
+from core.errors import UsageError
+
+
+@command(
+    "query",
+    help="run read-only SQL over the workspace views (events, snapshots, runs, ...)",
+    schema="factory.query/1",
+    args=[
+        arg("sql", nargs="?", help="a SELECT statement; see --tables for views and columns"),
+        arg("--tables", action="store_true", help="list the views and their columns"),
+        arg("--limit", type=int, default=1000, help="at most this many rows (default 1000; 0 = all)"),
+    ],
+)
+def query(ctx: Context) -> Reply:
+    from core.store import list_tables, run_query
+
+    if ctx.args.tables:
+        return Reply(list_tables(ctx.workspace), next=['factory query "SELECT * FROM events LIMIT 10"'])
+    if not ctx.args.sql:
+        raise UsageError("give a SQL statement or --tables", hint='factory query "SELECT count(*) FROM events"')
+    if ctx.args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    result = run_query(ctx.workspace, ctx.args.sql, limit=ctx.args.limit or None)
+    return Reply(result)

@@ -1,0 +1,32 @@
+"""`factory init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.cli.registry import Context, Reply, arg, command
+
+
+@command(
+    "init",
+    help="create a workspace (factory.toml, cards/, adrs/, reports/, .gitignore)",
+    schema="factory.init/1",
+    args=[arg("dir", nargs="?", default=".", help="folder to make a workspace (default: here)")],
+    mutating=True,
+    needs_workspace=False,
+)
+def init(ctx: Context) -> Reply:
+    from core.workspace import Workspace
+    from core.workspace_init import init_workspace
+
+    result = init_workspace(Path(ctx.args.dir))
+    # The event goes to the new workspace, whatever folder the command ran in.
+    ctx.__dict__["workspace"] = Workspace(Path(result.path))
+    prefix = f"factory --workspace {result.path} " if Path(ctx.args.dir) != Path(".") else "factory "
+    return Reply(
+        result,
+        next=[
+            f"{prefix}data snapshot --dataset weather",
+            f"{prefix}status",
+        ],
+    )

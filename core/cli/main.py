@@ -1,0 +1,263 @@
+"""The `factory` command: parse, run a registered command, render, exit.
+
+stdout is data (one JSON document under `--json`), stderr is narration. Every invocation
+inside a workspace appends a `command` event with its outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from typing import Any, NoReturn
+
+from core.cli.registry import COMMANDS, Command, Context, Reply
+from core.errors import ExitCode, FactoryError, UsageError
+from core.modules import import_if_present
+
+# One module per command family. Each is imported on every call: keep their imports light.
+COMMAND_MODULES = (
+    "core.cli.commands.workspace",
+    "core.cli.commands.query",
+    "core.cli.commands.history",
+    "core.cli.commands.status",
+    "core.cli.commands.data",
+    "core.cli.commands.experiments",
+    "core.cli.commands.records",
+    "core.cli.commands.operations",
+    "core.cli.commands.tui",
+)
+
+
+def load_commands() -> dict[str, Command]:
+    for module in COMMAND_MODULES:
+        import_if_present(module)
+    return COMMANDS
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become `UsageError`, so `--json` still gets an
+    envelope and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=f"Run `{self.prog} --help`.")
+
+
+def _output_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("output and workspace")
+    group.add_argument(
+        "--json",
+        dest="output",
+        action="store_const",
+        const="json",
+        default=default,
+        help="print exactly one JSON document (the envelope) on stdout",
+    )
+    group.add_argument(
+        "--md",
+        dest="output",
+        action="store_const",
+        const="md",
+        default=default,
+        help="print Markdown",
+    )
+    group.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=default,
+        help="workspace folder (default: FACTORY_WORKSPACE, or the nearest folder above "
+        "with factory.toml)",
+    )
+
+
+def build_parser() -> Parser:
+    commands = load_commands()
+    parser = Parser(
+        prog="factory",
+        description="A model factory: versioned components, walk-forward CatBoost runs, "
+        "model cards, ADRs, events you can query, drift checks and promotion gates. "
+        "Every command takes --json (one envelope on stdout) and --md.",
+    )
+    _output_flags(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command_path", metavar="COMMAND", parser_class=Parser)
+    groups: dict[str, tuple[argparse.ArgumentParser, Any]] = {}
+
+    def group_parser(words: list[str]) -> Any:
+        """The subparsers object under which `words[-1]` goes, creating groups as needed."""
+        container = sub
+        for depth in range(1, len(words)):
+            key = " ".join(words[:depth])
+            if key not in groups:
+                own = commands.get(key)
+                help_text = own.help if own else f"{key} commands"
+                grp = container.add_parser(
+                    words[depth - 1], help=help_text, description=own.description if own else None
+                )
+                _output_flags(grp, suppress=True)
+                if own:
+                    for a in own.args:
+                        grp.add_argument(*a.flags, **a.options)
+                grp.set_defaults(command_name=key)
+                groups[key] = (
+                    grp,
+                    grp.add_subparsers(
+                        dest=f"sub_{depth}", metavar="SUBCOMMAND", parser_class=Parser
+                    ),
+                )
+            container = groups[key][1]
+        return container
+
+    # Parents before children, so a group command (`alerts`) owns its parser.
+    for name in sorted(commands, key=lambda n: (n.count(" "), n)):
+        cmd = commands[name]
+        words = name.split()
+        if name in groups:
+            continue
+        has_children = any(other.startswith(name + " ") for other in commands)
+        if has_children:
+            group_parser([*words, "_"])
+            continue
+        container = group_parser(words)
+        p = container.add_parser(
+            words[-1], help=cmd.help, description=cmd.description or cmd.help
+        )
+        _output_flags(p, suppress=True)
+        for a in cmd.args:
+            p.add_argument(*a.flags, **a.options)
+        p.set_defaults(command_name=name)
+    return parser
+
+
+def _wants_json(argv: list[str]) -> str:
+    if "--json" in argv:
+        return "json"
+    if "--md" in argv:
+        return "md"
+    return "rich"
+
+
+def _emit_command_event(ctx: Context, cmd: Command, exit_code: int, started: float, error: str | None) -> None:
+    """Record the invocation; never let logging break the command itself."""
+    try:
+        workspace = ctx.workspace
+    except FactoryError:
+        return
+    try:
+        from core.events import emit
+
+        emit(
+            workspace.events_dir,
+            "command",
+            command=cmd.name,
+            mutating=cmd.mutating,
+            exit_code=int(exit_code),
+            ok=error is None,
+            error_code=error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            argv=sys.argv[1:],
+        )
+    except Exception as exc:  # noqa: BLE001 - the log is secondary to the answer
+        print(f"factory: could not write the event log: {exc}", file=sys.stderr)
+
+
+def _print(output: str, cmd_name: str | None, schema: str | None, reply: Reply | None, error: FactoryError | None) -> None:
+    from core.render import to_plain
+
+    if output == "json":
+        from core.render import envelope
+
+        if error is not None:
+            doc = envelope.failure(cmd_name, schema, error, reply.next if reply else [])
+        else:
+            assert reply is not None and cmd_name is not None and schema is not None
+            doc = envelope.success(cmd_name, schema, to_plain(reply.data), reply.next)
+        sys.stdout.write(envelope.dumps(doc) + "\n")
+        return
+    if output == "md":
+        from core.render import markdown
+
+        if error is not None:
+            sys.stdout.write(markdown.render_error(cmd_name, error.to_dict()))
+        else:
+            assert reply is not None and cmd_name is not None and schema is not None
+            sys.stdout.write(markdown.render(cmd_name, schema, to_plain(reply.data), reply.next))
+        return
+    from rich.console import Console
+
+    from core.render import rich_text
+
+    if error is not None:
+        rich_text.render_error(Console(stderr=True), cmd_name, error.to_dict())
+    else:
+        assert reply is not None and cmd_name is not None and schema is not None
+        rich_text.render(Console(), cmd_name, schema, to_plain(reply.data), reply.next)
+
+
+def run(argv: list[str]) -> int:
+    output = _wants_json(argv)
+    cmd: Command | None = None
+    try:
+        if not argv and sys.stdin.isatty() and sys.stdout.isatty():
+            argv = ["tui"]
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return ExitCode.OK
+        args = parser.parse_args(argv)
+        name = getattr(args, "command_name", None)
+        if name is None:
+            raise UsageError("no command given", hint="Run `factory --help`.")
+        if name not in COMMANDS:  # a group without a default command
+            raise UsageError(f"`factory {name}` needs a subcommand", hint=f"Run `factory {name} --help`.")
+        cmd = COMMANDS[name]
+        output = getattr(args, "output", None) or "rich"
+    except FactoryError as exc:
+        _print(output, None, None, None, exc)
+        return exc.exit_code
+    ctx = Context(args=args, command=cmd.name, output=output)
+    started = time.perf_counter()
+    try:
+        if cmd.needs_workspace:
+            ctx.workspace.config  # noqa: B018 - fail early on a broken factory.toml
+        reply = cmd.run(ctx)
+    except FactoryError as exc:
+        _emit_command_event(ctx, cmd, exc.exit_code, started, exc.code)
+        _print(output, cmd.name, cmd.schema, None, exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("factory: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - report bugs in the envelope too
+        if os.environ.get("FACTORY_DEBUG"):
+            traceback.print_exc()
+        error = FactoryError(
+            "internal",
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="This is a bug in factory. Re-run with FACTORY_DEBUG=1 for the traceback.",
+            details={"type": type(exc).__name__},
+            exit_code=ExitCode.INTERNAL,
+        )
+        _emit_command_event(ctx, cmd, error.exit_code, started, error.code)
+        _print(output, cmd.name, cmd.schema, None, error)
+        return ExitCode.INTERNAL
+    _emit_command_event(ctx, cmd, reply.exit_code, started, None)
+    _print(output, cmd.name, cmd.schema, reply, None)
+    return reply.exit_code
+
+
+def main() -> None:
+    try:
+        code = run(sys.argv[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:  # `factory runs | head` must not print a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(int(code))
+
+
+if __name__ == "__main__":
+    main()

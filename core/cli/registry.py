@@ -1,0 +1,105 @@
+"""How a command is declared: one decorator, shared flags, one result shape.
+
+A command module declares functions with `@command(...)`; each takes a `Context` and
+returns a `Reply` holding a typed result. The CLI driver (`core.cli.main`) turns that into
+JSON, Markdown or Rich, so no command body prints or shapes output itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from core.errors import ExitCode
+from core.workspace import Workspace, find_workspace
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One `add_argument` call, kept until the parser is built."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+@dataclass
+class Reply:
+    """What a command returns: its result, the commands that make sense next, and the exit
+    code (1 when a check said no)."""
+
+    data: Any
+    next: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+
+
+@dataclass
+class Context:
+    """What a command body gets: parsed arguments and the workspace, found lazily."""
+
+    args: argparse.Namespace
+    command: str
+    output: str
+    """'json', 'md' or 'rich'."""
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        return find_workspace(explicit=getattr(self.args, "workspace", None))
+
+
+Runner = Callable[[Context], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    """Words after `factory`, e.g. `data snapshot`."""
+    help: str
+    schema: str
+    """Versioned shape of the JSON `data`, e.g. `factory.status/1`."""
+    run: Runner
+    args: tuple[Arg, ...] = ()
+    mutating: bool = False
+    """Changes the workspace; read-only commands are hidden from `history` by default."""
+    needs_workspace: bool = True
+    description: str | None = None
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str,
+    *,
+    help: str,
+    schema: str,
+    args: list[Arg] | tuple[Arg, ...] = (),
+    mutating: bool = False,
+    needs_workspace: bool = True,
+    description: str | None = None,
+) -> Callable[[Runner], Runner]:
+    """Register a command. Import nothing heavy at module level in command modules: every
+    module is imported on every call, and `factory status --json` must stay fast."""
+
+    def decorate(run: Runner) -> Runner:
+        if name in COMMANDS:
+            raise RuntimeError(f"command {name!r} registered twice")
+        COMMANDS[name] = Command(
+            name=name,
+            help=help,
+            schema=schema,
+            run=run,
+            args=tuple(args),
+            mutating=mutating,
+            needs_workspace=needs_workspace,
+            description=description,
+        )
+        return run
+
+    return decorate

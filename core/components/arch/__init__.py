@@ -1,0 +1,1 @@
+"""Built-in arch component versions: one module per version."""

@@ -1,0 +1,1 @@
+"""Built-in features component versions: one module per version."""

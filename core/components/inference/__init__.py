@@ -1,0 +1,1 @@
+"""Built-in inference component versions: one module per version."""

@@ -1,0 +1,1 @@
+"""Built-in labels component versions: one module per version."""

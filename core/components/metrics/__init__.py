@@ -1,0 +1,1 @@
+"""Built-in metrics component versions: one module per version."""

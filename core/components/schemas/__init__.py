@@ -1,0 +1,1 @@
+"""Built-in schemas component versions: one module per version."""

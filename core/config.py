@@ -1,0 +1,337 @@
+"""`factory.toml`: the typed workspace configuration.
+
+Read with `tomllib`; every value is checked here once, so the rest of the code can trust
+it. A wrong value is reported with the file, the line it sits on and what is expected.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core.errors import ExitCode, FactoryError
+from core.ids import NAME_PATTERN
+
+CONFIG_NAME = "factory.toml"
+
+Task = Literal["classification", "regression"]
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str
+    source: str
+    """A CSV or Parquet path (relative to the workspace) or `vega:<name>` for embedded data."""
+    time_column: str
+    schema: str | None
+    """Schema version (module name), or None to check only the time column."""
+    entity_columns: tuple[str, ...] = ()
+    """Columns that, with the time column, identify a row (several rows per date)."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    dataset: str
+    task: Task
+    labels: str
+    metrics: str
+    primary_metric: str
+    direction: Direction
+    features: str
+    hparams: str
+    arch: str
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    folds: int = 4
+    gap_days: int = 7
+    test_days: int = 90
+    window: Literal["expanding", "sliding"] = "expanding"
+    train_days: int | None = None
+    """Sliding window length; None with `expanding`."""
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    price_per_cpu_hour: float = 0.05
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    min_delta: float = 0.0
+    """The challenger's mean paired delta must exceed this (in the metric's good direction)."""
+    min_fold_wins: int = 3
+    latency_ratio_max: float = 1.10
+    cost_per_1000_max: float = 0.01
+    require_no_drift: bool = True
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    share_threshold: float = 0.5
+    """The dataset drifts when at least this share of columns drifts."""
+    stattest_threshold: float = 0.05
+    min_effect_size: float = 0.1
+    """A column drifts only when its test fires and its effect size reaches this."""
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    command: str | None = None
+    """A shell command that receives each alert as JSON on stdin."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    datasets: dict[str, DatasetConfig]
+    models: dict[str, ModelConfig]
+    validation: ValidationConfig
+    cost: CostConfig
+    gates: dict[str, GateConfig]
+    drift: DriftConfig
+    alerts: AlertsConfig
+    components_dir: str = "components"
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+class _Reader:
+    """Typed access to the parsed TOML that knows where each key is written."""
+
+    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        self.data = data
+
+    def line_of(self, table: str, key: str | None) -> int | None:
+        """Best-effort line number of `key` inside `[table]` (1-based), for error messages."""
+        header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+        start = None
+        for number, line in enumerate(self.lines, 1):
+            if header.match(line):
+                start = number
+                break
+        if start is None:
+            return None
+        if key is None:
+            return start
+        key_re = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for number in range(start, len(self.lines)):
+            line = self.lines[number]
+            if line.lstrip().startswith("["):
+                break
+            if key_re.match(line):
+                return number + 1
+        return start
+
+    def fail(self, table: str, key: str | None, message: str, hint: str | None = None) -> None:
+        line = self.line_of(table, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        location = f"[{table}]" + (f" {key}" if key else "")
+        raise FactoryError(
+            "config_invalid",
+            f"{where}: {location}: {message}",
+            hint=hint or f"Edit {self.path.name} and run the command again.",
+            details={"file": str(self.path), "line": line, "table": table, "key": key},
+            exit_code=ExitCode.INPUT,
+        )
+
+    def table(self, parent: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        value = parent.get(name, {})
+        if not isinstance(value, dict):
+            self.fail(where, None, f"'{name}' must be a table")
+        return value
+
+    def get(
+        self,
+        table_data: dict[str, Any],
+        table: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        choices: tuple[str, ...] | None = None,
+    ) -> Any:
+        if key not in table_data:
+            if default is ...:
+                self.fail(table, None, f"missing required key '{key}'")
+            return default
+        value = table_data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            ok = False
+        else:
+            ok = isinstance(value, kinds)
+        if not ok:
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(table, key, f"expected {names}, got {type(value).__name__} {value!r}")
+        if choices is not None and value not in choices:
+            self.fail(table, key, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def name(self, table: str, key: str, value: str) -> str:
+        if not NAME_PATTERN.match(value) or ".." in value:
+            self.fail(table, key, f"{value!r} is not a valid name ([a-z0-9][a-z0-9._-]*)")
+        return value
+
+
+def load_config(path: Path) -> Config:
+    """Parse and check `factory.toml` at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FactoryError(
+            "config_missing",
+            f"{path}: file not found",
+            hint="Run `factory init` to create a workspace.",
+            details={"file": str(path)},
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FactoryError(
+            "config_invalid",
+            f"{path}: not UTF-8 text (byte {exc.start})",
+            details={"file": str(path)},
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        if line is None:  # Python < 3.14 only says it in the message
+            found = re.search(r"line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
+        raise FactoryError(
+            "config_invalid",
+            f"{path}{':' + str(line) if line else ''}: invalid TOML: {exc}",
+            hint="Fix the TOML syntax at that line.",
+            details={"file": str(path), "line": line},
+        ) from None
+    return parse_config(path, text, data)
+
+
+def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
+    r = _Reader(path, text, data)
+    ws = r.table(data, "workspace", "workspace")
+    name = r.get(ws, "workspace", "name", str, default=path.parent.name or "factory")
+    components_dir = r.get(ws, "workspace", "components", str, default="components")
+
+    datasets: dict[str, DatasetConfig] = {}
+    for ds_name, ds in r.table(data, "datasets", "datasets").items():
+        table = f"datasets.{ds_name}"
+        if not isinstance(ds, dict):
+            r.fail("datasets", ds_name, "each dataset must be a table [datasets.NAME]")
+        if not NAME_PATTERN.match(ds_name) or ".." in ds_name:
+            r.fail(table, None, f"dataset name {ds_name!r} is not a valid name")
+        entity = r.get(ds, table, "entity_columns", list, default=[])
+        if not all(isinstance(c, str) for c in entity):
+            r.fail(table, "entity_columns", "expected a list of column names")
+        datasets[ds_name] = DatasetConfig(
+            name=ds_name,
+            source=r.get(ds, table, "source", str),
+            time_column=r.get(ds, table, "time_column", str),
+            schema=r.get(ds, table, "schema", str, default=None),
+            entity_columns=tuple(entity),
+        )
+
+    models: dict[str, ModelConfig] = {}
+    for model_name, m in r.table(data, "models", "models").items():
+        table = f"models.{model_name}"
+        if not isinstance(m, dict):
+            r.fail("models", model_name, "each model must be a table [models.NAME]")
+        if not NAME_PATTERN.match(model_name) or ".." in model_name:
+            r.fail(table, None, f"model name {model_name!r} is not a valid name")
+        dataset = r.get(m, table, "dataset", str)
+        if dataset not in datasets:
+            r.fail(
+                table,
+                "dataset",
+                f"unknown dataset {dataset!r}; known: {', '.join(sorted(datasets)) or 'none'}",
+            )
+        task = r.get(m, table, "task", str, choices=("classification", "regression"))
+        models[model_name] = ModelConfig(
+            name=model_name,
+            dataset=dataset,
+            task=task,
+            labels=r.name(table, "labels", r.get(m, table, "labels", str)),
+            metrics=r.name(table, "metrics", r.get(m, table, "metrics", str)),
+            primary_metric=r.get(m, table, "primary_metric", str),
+            direction=r.get(m, table, "direction", str, choices=("maximize", "minimize")),
+            features=r.name(table, "features", r.get(m, table, "features", str)),
+            hparams=r.name(table, "hparams", r.get(m, table, "hparams", str)),
+            arch=r.name(table, "arch", r.get(m, table, "arch", str, default="catboost_v1")),
+        )
+
+    v = r.table(data, "validation", "validation")
+    window = r.get(v, "validation", "window", str, default="expanding", choices=("expanding", "sliding"))
+    validation = ValidationConfig(
+        folds=r.get(v, "validation", "folds", int, default=4),
+        gap_days=r.get(v, "validation", "gap_days", int, default=7),
+        test_days=r.get(v, "validation", "test_days", int, default=90),
+        window=window,
+        train_days=r.get(v, "validation", "train_days", int, default=None),
+        seed=r.get(v, "validation", "seed", int, default=42),
+    )
+    if validation.folds < 1:
+        r.fail("validation", "folds", "must be at least 1")
+    if validation.gap_days < 0:
+        r.fail("validation", "gap_days", "must be 0 or more")
+    if validation.test_days < 1:
+        r.fail("validation", "test_days", "must be at least 1")
+    if window == "sliding" and (validation.train_days is None or validation.train_days < 1):
+        r.fail("validation", "train_days", "a sliding window needs train_days >= 1")
+
+    c = r.table(data, "cost", "cost")
+    cost = CostConfig(
+        price_per_cpu_hour=float(r.get(c, "cost", "price_per_cpu_hour", (int, float), default=0.05)),
+        currency=r.get(c, "cost", "currency", str, default="USD"),
+    )
+
+    gates: dict[str, GateConfig] = {}
+    gates_data = r.table(data, "gates", "gates")
+    for tier in ("staging", "prod"):
+        g = r.table(gates_data, tier, f"gates.{tier}")
+        table = f"gates.{tier}"
+        defaults = GateConfig()
+        gates[tier] = GateConfig(
+            min_delta=float(r.get(g, table, "min_delta", (int, float), default=defaults.min_delta)),
+            min_fold_wins=r.get(g, table, "min_fold_wins", int, default=defaults.min_fold_wins),
+            latency_ratio_max=float(
+                r.get(g, table, "latency_ratio_max", (int, float), default=defaults.latency_ratio_max)
+            ),
+            cost_per_1000_max=float(
+                r.get(g, table, "cost_per_1000_max", (int, float), default=defaults.cost_per_1000_max)
+            ),
+            require_no_drift=r.get(g, table, "require_no_drift", bool, default=True),
+        )
+    for tier in gates_data:
+        if tier not in ("staging", "prod"):
+            r.fail(f"gates.{tier}", None, "gates exist only for tiers 'staging' and 'prod'")
+
+    d = r.table(data, "drift", "drift")
+    drift = DriftConfig(
+        share_threshold=float(r.get(d, "drift", "share_threshold", (int, float), default=0.5)),
+        stattest_threshold=float(r.get(d, "drift", "stattest_threshold", (int, float), default=0.05)),
+        min_effect_size=float(r.get(d, "drift", "min_effect_size", (int, float), default=0.1)),
+    )
+    a = r.table(data, "alerts", "alerts")
+    alerts = AlertsConfig(command=r.get(a, "alerts", "command", str, default=None) or None)
+    return Config(
+        path=path,
+        name=name,
+        datasets=datasets,
+        models=models,
+        validation=validation,
+        cost=cost,
+        gates=gates,
+        drift=drift,
+        alerts=alerts,
+        components_dir=components_dir,
+        raw=data,
+    )

@@ -1,0 +1,102 @@
+"""The event log: one JSON line per thing that happened.
+
+Events append to `logs/events/date=YYYY-MM-DD/<session_id>.jsonl` (Hive-partitioned, so
+DuckDB, Athena or Spark read it as is). Every event has the same top-level keys, absent
+ids as null, and its specifics under `data`, so the `events` view has a stable shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core import clock
+from core.atomic import append_line
+from core.errors import ExitCode, FactoryError
+from core.ids import NAME_PATTERN
+
+SESSION_ENV = "FACTORY_SESSION"
+ID_KEYS = ("run_id", "model", "model_version", "request_id", "dataset_id")
+_process_session: str | None = None
+
+
+def session_id() -> str:
+    """`FACTORY_SESSION` when set (an assistant sets one per conversation), else one per
+    process."""
+    global _process_session
+    named = os.environ.get(SESSION_ENV)
+    if named:
+        if not NAME_PATTERN.match(named) or ".." in named or len(named) > 128:
+            raise FactoryError(
+                "invalid_session",
+                f"{SESSION_ENV}={named!r} is not a valid session id "
+                "(lowercase letters, digits, '.', '_', '-')",
+                hint=f"export {SESSION_ENV}=chat-2026-11-26",
+                exit_code=ExitCode.USAGE,
+            )
+        return named
+    if _process_session is None:
+        stamp = clock.now().strftime("%Y%m%dt%H%M%S")
+        _process_session = f"p-{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
+    return _process_session
+
+
+def event_path(events_dir: Path, ts: str, session: str) -> Path:
+    return events_dir / f"date={ts[:10]}" / f"{session}.jsonl"
+
+
+def make_event(event: str, **fields: Any) -> dict[str, Any]:
+    """Build an event record: standard keys first, anything else under `data`."""
+    record: dict[str, Any] = {"ts": clock.iso(), "session_id": session_id(), "event": event}
+    for key in ID_KEYS:
+        record[key] = fields.pop(key, None)
+    record["command"] = fields.pop("command", None)
+    record["pid"] = os.getpid()
+    record["data"] = fields
+    return record
+
+
+def emit(events_dir: Path, event: str, **fields: Any) -> dict[str, Any]:
+    """Append one event; returns the record written."""
+    record = make_event(event, **fields)
+    line = json.dumps(record, separators=(",", ":"), default=str, ensure_ascii=False)
+    append_line(event_path(events_dir, record["ts"], record["session_id"]), line)
+    return record
+
+
+def event_files(events_dir: Path, since_date: str | None = None) -> list[Path]:
+    """Event files, oldest partition first; partitions before `since_date` are skipped
+    without being opened."""
+    if not events_dir.is_dir():
+        return []
+    files: list[Path] = []
+    for part in sorted(events_dir.iterdir()):
+        if not part.name.startswith("date="):
+            continue
+        if since_date and part.name[5:] < since_date:
+            continue
+        files.extend(sorted(part.glob("*.jsonl")))
+    return files
+
+
+def read_events(files: list[Path]) -> Iterator[dict[str, Any]]:
+    """Events from `files`; a torn or garbled line (a writer killed mid-append) is skipped."""
+    for path in files:
+        try:
+            handle = open(path, encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
+        with handle:
+            for line in handle:
+                if not line.endswith("\n"):
+                    continue  # torn last line: its writer has not finished or died
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict) and record.get("ts") and record.get("event"):
+                    yield record

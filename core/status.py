@@ -1,0 +1,183 @@
+"""`factory status`: where are we, and what should we do next?
+
+Reads small files with plain `json` (no DuckDB, pandas, catboost, evidently or textual):
+it is the command an assistant runs first in every session, so it must stay fast.
+Later modules contribute per-model sections through `MODEL_SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from core import clock
+from core.events import event_files, read_events
+from core.modules import import_if_present
+from core.workspace import Workspace
+
+RECENT_SESSION_DAYS = 14
+MAX_RECENT_SESSIONS = 5
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    name: str
+    source: str
+    schema: str | None
+    snapshots: int
+    latest_snapshot: str | None
+    latest_rows: int | None
+    latest_time_range: list[str] | None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    started: str
+    ended: str
+    events: int
+    commands: list[str]
+    """Distinct workspace-changing commands, in order of first use."""
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    dataset: str
+    task: str
+    primary_metric: str
+    direction: str
+    details: dict[str, Any] = field(default_factory=dict)
+    """Sections added by later capabilities (best run, tiers, alerts, ...)."""
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    workspace: str
+    name: str
+    datasets: list[DatasetStatus]
+    models: list[ModelStatus]
+    recent_sessions: list[SessionSummary]
+    next: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        from core.render import to_plain
+
+        return {
+            "workspace": self.workspace,
+            "name": self.name,
+            "datasets": to_plain(self.datasets),
+            "models": [
+                {
+                    "name": m.name,
+                    "dataset": m.dataset,
+                    "task": m.task,
+                    "primary_metric": m.primary_metric,
+                    "direction": m.direction,
+                    **to_plain(m.details),
+                }
+                for m in self.models
+            ],
+            "recent_sessions": to_plain(self.recent_sessions),
+        }
+
+
+ModelSection = Callable[[Workspace, str], tuple[dict[str, Any], list[str]]]
+"""(workspace, model) -> (fields to add to the model's status, next commands)."""
+MODEL_SECTIONS: list[ModelSection] = []
+
+
+def snapshot_manifests(ws: Workspace) -> list[dict[str, Any]]:
+    """Every snapshot manifest, oldest first by creation time."""
+    manifests = []
+    folder = ws.snapshots_dir
+    if folder.is_dir():
+        for path in folder.glob("ds-*/manifest.json"):
+            try:
+                manifests.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, json.JSONDecodeError):
+                continue
+    manifests.sort(key=lambda m: (m.get("created_at") or "", m.get("id") or ""))
+    return manifests
+
+
+def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[SessionSummary]:
+    since = (clock.now() - timedelta(days=days)).strftime("%Y-%m-%d")
+    sessions: dict[str, dict[str, Any]] = {}
+    for record in read_events(event_files(ws.events_dir, since_date=since)):
+        sid = record.get("session_id") or "?"
+        info = sessions.setdefault(sid, {"start": record["ts"], "end": record["ts"], "n": 0, "cmds": []})
+        info["start"] = min(info["start"], record["ts"])
+        info["end"] = max(info["end"], record["ts"])
+        info["n"] += 1
+        data = record.get("data") or {}
+        if record.get("event") == "command" and data.get("mutating"):
+            name = record.get("command") or data.get("command")
+            if name and name not in info["cmds"]:
+                info["cmds"].append(name)
+    ordered = sorted(sessions.items(), key=lambda kv: kv[1]["end"], reverse=True)
+    return [
+        SessionSummary(sid, info["start"], info["end"], info["n"], info["cmds"])
+        for sid, info in ordered[:MAX_RECENT_SESSIONS]
+    ]
+
+
+def _load_sections() -> None:
+    for module in ("core.experiments.status_section", "core.operations.status_section"):
+        import_if_present(module)
+
+
+def workspace_status(ws: Workspace) -> StatusResult:
+    config = ws.config
+    _load_sections()
+    manifests = snapshot_manifests(ws)
+    datasets = []
+    suggestions: list[str] = []
+    for name, ds in config.datasets.items():
+        own = [m for m in manifests if m.get("dataset") == name]
+        latest = own[-1] if own else None
+        datasets.append(
+            DatasetStatus(
+                name=name,
+                source=ds.source,
+                schema=ds.schema,
+                snapshots=len(own),
+                latest_snapshot=latest.get("id") if latest else None,
+                latest_rows=latest.get("rows") if latest else None,
+                latest_time_range=latest.get("time_range") if latest else None,
+            )
+        )
+        if not own:
+            suggestions.append(f"factory data snapshot --dataset {name}")
+    models = []
+    for name, model in config.models.items():
+        details: dict[str, Any] = {}
+        for section in MODEL_SECTIONS:
+            fields, more = section(ws, name)
+            details.update(fields)
+            suggestions.extend(more)
+        models.append(
+            ModelStatus(
+                name=name,
+                dataset=model.dataset,
+                task=model.task,
+                primary_metric=model.primary_metric,
+                direction=model.direction,
+                details=details,
+            )
+        )
+    if not config.models:
+        suggestions.append("edit factory.toml: add a [models.NAME] table")
+    suggestions.append("factory history --since 7d")
+    unique = list(dict.fromkeys(suggestions))
+    return StatusResult(
+        workspace=str(ws.root),
+        name=config.name,
+        datasets=datasets,
+        models=models,
+        recent_sessions=recent_sessions(ws),
+        next=unique,
+    )

@@ -1,0 +1,34 @@
+"""The `events` view over `logs/events/date=*/*.jsonl`."""
+
+from __future__ import annotations
+
+from core.store import empty_select, has_files, sql_path, view
+from core.workspace import Workspace
+
+EVENT_COLUMNS = {
+    "ts": "TIMESTAMP",
+    "session_id": "VARCHAR",
+    "event": "VARCHAR",
+    "run_id": "VARCHAR",
+    "model": "VARCHAR",
+    "model_version": "VARCHAR",
+    "request_id": "VARCHAR",
+    "dataset_id": "VARCHAR",
+    "command": "VARCHAR",
+    "pid": "BIGINT",
+    "data": "JSON",
+}
+
+
+@view("events", "every event: one row per JSON line under logs/events (date partitions)")
+def events_sql(ws: Workspace) -> str:
+    if not has_files(ws.events_dir, "date=*/*.jsonl"):
+        return empty_select({**EVENT_COLUMNS, "date": "VARCHAR"})
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in EVENT_COLUMNS.items()) + "}"
+    glob = sql_path(ws.events_dir / "date=*" / "*.jsonl")
+    # A torn last line reads as an all-null row with ignore_errors: filter it out.
+    return (
+        f"SELECT * FROM read_json({glob}, format='newline_delimited', columns={columns}, "
+        "ignore_errors=true, hive_partitioning=true, hive_types_autocast=false) "
+        "WHERE ts IS NOT NULL AND event IS NOT NULL"
+    )

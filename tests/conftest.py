@@ -1,0 +1,67 @@
+"""Shared fixtures: fresh workspaces and a way to run the real `factory` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FACTORY = [sys.executable, "-m", "core.cli.main"]
+
+
+@dataclass
+class Ran:
+    """A finished `factory` process."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The JSON envelope on stdout (asserts there is exactly one document)."""
+        return json.loads(self.stdout)
+
+
+def run_factory(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> Ran:
+    """Run the real `factory` command in a subprocess."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "120"}
+    full_env.pop("FACTORY_WORKSPACE", None)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        [*FACTORY, *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Ran(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def factory() -> Any:
+    return run_factory
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh workspace made by `factory init` (the in-process core function)."""
+    from core.workspace_init import init_workspace
+
+    root = tmp_path / "ws"
+    init_workspace(root)
+    monkeypatch.delenv("FACTORY_WORKSPACE", raising=False)
+    monkeypatch.delenv("FACTORY_SESSION", raising=False)
+    yield root
