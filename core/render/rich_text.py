@@ -86,5 +86,11 @@ def render(console: Console, command: str, schema: str, data: Any, next_commands
 
 def render_error(console: Console, command: str | None, error: dict[str, Any]) -> None:
     console.print(Text(f"error [{error['code']}]: ", style="bold red") + Text(error["message"]))
+    failures = (error.get("details") or {}).get("failures")
+    if isinstance(failures, list) and failures and all(isinstance(f, dict) for f in failures):
+        shown = [
+            {k: f.get(k) for k in ("line", "row", "column", "message") if k in f} for f in failures
+        ]
+        console.print(records_table(shown, "problems"))
     if error.get("hint"):
         console.print(Text("hint: ", style="bold") + Text(error["hint"]))

@@ -1,0 +1,2 @@
+"""Datasets: reading sources, validating them against versioned schemas, and immutable
+content-addressed snapshots."""

@@ -1,0 +1,285 @@
+"""Checking a dataset against its versioned schema.
+
+Two layers: the time contract factory needs for walk-forward validation (the time column
+parses, has no nulls, is unique per entity, and is increasing when the schema asks), and the
+schema module's pandera contract for the other columns (types, ranges, nulls, categories).
+All failures are collected, not just the first, each pointing at a row and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.components.registry import ComponentInfo, get_component, load_module
+from core.config import DatasetConfig
+from core.data.sources import SourceFrame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_FAILURES = 50
+
+
+@dataclass(frozen=True)
+class Failure:
+    column: str | None
+    row: int | None
+    """1-based data row (the header is not counted)."""
+    line: int | None
+    """1-based line in a CSV file, when known."""
+    check: str
+    value: Any
+    message: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    dataset: str
+    source: str
+    path: str
+    schema_version: str | None
+    schema_hash: str | None
+    rows: int
+    columns: list[str]
+    ok: bool
+    failure_count: int
+    failures: list[Failure] = field(default_factory=list)
+    """The first `MAX_FAILURES` failures."""
+
+    def to_dict(self) -> dict[str, Any]:
+        from core.render import to_plain
+
+        return {
+            "dataset": self.dataset,
+            "source": self.source,
+            "path": self.path,
+            "schema_version": self.schema_version,
+            "schema_hash": self.schema_hash,
+            "rows": self.rows,
+            "columns": self.columns,
+            "ok": self.ok,
+            "verdict": "valid" if self.ok else "invalid",
+            "failure_count": self.failure_count,
+            "failures": to_plain(self.failures),
+        }
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.path}: valid ({self.rows} rows)"
+        first = self.failures[0]
+        where = f"line {first.line}" if first.line else (f"row {first.row}" if first.row else "")
+        column = f"column {first.column!r}" if first.column else ""
+        at = ", ".join(p for p in (where, column) if p)
+        return (
+            f"{self.path}: {self.failure_count} problem(s); first at {at or 'file level'}: "
+            f"{first.message}"
+        )
+
+
+@dataclass
+class _Collector:
+    source: SourceFrame
+    failures: list[Failure] = field(default_factory=list)
+    count: int = 0
+
+    def add(
+        self, column: str | None, row: int | None, check: str, value: Any, message: str
+    ) -> None:
+        self.count += 1
+        if len(self.failures) < MAX_FAILURES:
+            where = self.source.where(row)
+            self.failures.append(
+                Failure(column, where["row"], where["line"], check, _plain(value), message)
+            )
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _parse_time(frame: pd.DataFrame, column: str, out: _Collector) -> pd.Series:
+    import pandas as pd
+
+    raw = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = raw
+    else:
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    for position in range(len(parsed)):
+        if pd.isna(parsed.iloc[position]):
+            value = raw.iloc[position]
+            if pd.isna(value):
+                out.add(column, position, "time_not_null", None, f"{column} is empty")
+            else:
+                out.add(
+                    column,
+                    position,
+                    "time_parseable",
+                    value,
+                    f"{column} value {value!r} is not a date/time",
+                )
+            if out.count > MAX_FAILURES * 20:
+                break
+    return parsed
+
+
+def schema_info(workspace: Any, dataset: DatasetConfig) -> ComponentInfo | None:
+    if dataset.schema is None:
+        return None
+    return get_component(workspace, "schemas", dataset.schema)
+
+
+def validate_source(
+    workspace: Any, dataset: DatasetConfig, source: SourceFrame
+) -> tuple[ValidationReport, pd.DataFrame | None]:
+    """Validate `source` for `dataset`. Returns the report and, when valid, the normalized
+    frame (time column as datetime64, rows ordered by time then entity columns)."""
+    import pandas as pd
+
+    frame = source.frame
+    out = _Collector(source)
+    info = schema_info(workspace, dataset)
+    module = load_module(info) if info else None
+    time_order = getattr(module, "TIME_ORDER", "any") if module else "any"
+
+    required = [dataset.time_column, *dataset.entity_columns]
+    schema = getattr(module, "SCHEMA", None) if module else None
+    if schema is not None:
+        required += [name for name, col in schema.columns.items() if getattr(col, "required", True)]
+    missing = [c for c in dict.fromkeys(required) if c not in frame.columns]
+    for column in missing:
+        out.add(
+            column,
+            None,
+            "column_present",
+            None,
+            f"required column {column!r} is missing; the file has: {', '.join(map(str, frame.columns))}",
+        )
+    normalized: pd.DataFrame | None = None
+    if dataset.time_column not in missing:
+        parsed = _parse_time(frame, dataset.time_column, out)
+        keys = [dataset.time_column, *[c for c in dataset.entity_columns if c in frame.columns]]
+        keyed = frame[keys[1:]].copy() if len(keys) > 1 else pd.DataFrame(index=frame.index)
+        keyed.insert(0, dataset.time_column, parsed)
+        valid_time = parsed.notna()
+        duplicated = keyed[valid_time].duplicated(keep="first")
+        entity_note = f" and {', '.join(keys[1:])}" if len(keys) > 1 else ""
+        for position in duplicated[duplicated].index:
+            value = keyed.loc[position, dataset.time_column]
+            first = keyed[valid_time & (keyed == keyed.loc[position]).all(axis=1)].index[0]
+            first_where = source.where(int(first))
+            at = (
+                f"line {first_where['line']}"
+                if first_where["line"]
+                else f"row {first_where['row']}"
+            )
+            out.add(
+                dataset.time_column,
+                int(position),
+                "time_unique",
+                str(value),
+                f"duplicate {dataset.time_column}{entity_note} {value} (first seen at {at})",
+            )
+            if out.count > MAX_FAILURES * 20:
+                break
+        if time_order == "increasing" and len(keys) == 1:
+            times = parsed[valid_time]
+            steps = times.diff()
+            for position in steps[steps <= pd.Timedelta(0)].index:
+                if duplicated.get(position, False):
+                    continue
+                previous = times.loc[:position].iloc[-2]
+                out.add(
+                    dataset.time_column,
+                    int(position),
+                    "time_increasing",
+                    str(times.loc[position]),
+                    f"{dataset.time_column} {times.loc[position]} is not after the previous row's {previous}",
+                )
+        normalized = frame.copy()
+        normalized[dataset.time_column] = parsed
+
+    if schema is not None and not missing:
+        import pandera.errors as pa_errors
+
+        candidate = normalized if normalized is not None else frame
+        try:
+            validated = schema.validate(candidate, lazy=True)
+            if normalized is not None:
+                normalized = validated
+        except pa_errors.SchemaErrors as exc:
+            records = exc.failure_cases.to_dict("records")
+            # A value that cannot be coerced is reported twice (coerce_dtype and dtype) and
+            # then breaks the column's other checks with a TypeError row of its own: keep
+            # only the coerce failure, which names the row and the value.
+            uncoercible = {
+                (r.get("column"), r.get("index"))
+                for r in records
+                if str(r.get("check")).startswith("coerce_dtype")
+            }
+            bad_columns = {column for column, _ in uncoercible}
+            for record in records:
+                column = record.get("column")
+                index = record.get("index")
+                row = int(index) if index is not None and not pd.isna(index) else None
+                check = str(record.get("check"))
+                value = record.get("failure_case")
+                if check.startswith("dtype(") and (column, index) in uncoercible:
+                    continue
+                if row is None and column in bad_columns and not check.startswith("coerce_dtype"):
+                    continue
+                out.add(
+                    str(column) if column is not None else None,
+                    row,
+                    check,
+                    value,
+                    _describe(check, column, value),
+                )
+        except pa_errors.SchemaError as exc:  # pragma: no cover - lazy=True collects
+            out.add(None, None, "schema", None, str(exc))
+
+    ok = out.count == 0
+    if ok and normalized is not None:
+        order = [dataset.time_column, *dataset.entity_columns]
+        normalized = normalized.sort_values(order, kind="stable").reset_index(drop=True)
+    report = ValidationReport(
+        dataset=dataset.name,
+        source=source.label,
+        path=source.path,
+        schema_version=dataset.schema,
+        schema_hash=info.hash if info else None,
+        rows=len(frame),
+        columns=[str(c) for c in frame.columns],
+        ok=ok,
+        failure_count=out.count,
+        failures=sorted(
+            out.failures, key=lambda f: (f.row is not None, f.row or 0, f.column or "")
+        ),
+    )
+    return report, (normalized if ok else None)
+
+
+def _describe(check: str, column: Any, value: Any) -> str:
+    if check == "not_nullable":
+        return f"{column} is empty but the schema allows no nulls"
+    if check.startswith("coerce_dtype") or check.startswith("dtype"):
+        wanted = check.split("(", 1)[-1].rstrip(")").strip("'")
+        return f"{column} value {value!r} is not of type {wanted}"
+    if check.startswith("in_range") or check.startswith("greater") or check.startswith("less"):
+        return f"{column} value {value!r} is out of range ({check})"
+    if check.startswith("isin"):
+        return f"{column} value {value!r} is not an allowed category ({check})"
+    if check.startswith("column_in_dataframe"):
+        return f"column {value!r} is missing"
+    return f"{column}: {check} failed for {value!r}"
