@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from core import clock
-from core.events import event_files, read_events
 from core.modules import import_if_present
 from core.workspace import Workspace
 
@@ -41,6 +38,8 @@ class SessionSummary:
     events: int
     commands: list[str]
     """Distinct workspace-changing commands, in order of first use."""
+    kind: str = "work"
+    """`named` (FACTORY_SESSION) or `work` (commands clustered by time, adrs/0006)."""
 
 
 @dataclass(frozen=True)
@@ -105,28 +104,22 @@ def snapshot_manifests(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[SessionSummary]:
-    since = (clock.now() - timedelta(days=days)).strftime("%Y-%m-%d")
-    sessions: dict[str, dict[str, Any]] = {}
-    for record in read_events(event_files(ws.events_dir, since_date=since)):
-        sid = record.get("session_id") or "?"
-        info = sessions.setdefault(sid, {"start": record["ts"], "end": record["ts"], "n": 0, "cmds": []})
-        info["start"] = min(info["start"], record["ts"])
-        info["end"] = max(info["end"], record["ts"])
-        info["n"] += 1
-        data = record.get("data") or {}
-        if record.get("event") == "command" and data.get("mutating"):
-            name = record.get("command") or data.get("command")
-            if name and name not in info["cmds"]:
-                info["cmds"].append(name)
-    ordered = sorted(sessions.items(), key=lambda kv: kv[1]["end"], reverse=True)
+    """The newest sessions as `factory history` groups them (work sessions, read-only
+    commands hidden), reading only the newest partitions needed."""
+    from core.history import recent_sessions as newest
+
     return [
-        SessionSummary(sid, info["start"], info["end"], info["n"], info["cmds"])
-        for sid, info in ordered[:MAX_RECENT_SESSIONS]
+        SessionSummary(s.session_id, s.started, s.ended, s.events, s.commands, s.kind)
+        for s in newest(ws, count=MAX_RECENT_SESSIONS, max_days=days)
     ]
 
 
 def _load_sections() -> None:
-    for module in ("core.experiments.status_section", "core.operations.status_section"):
+    for module in (
+        "core.experiments.status_section",
+        "core.operations.status_section",
+        "core.cards.status_section",
+    ):
         import_if_present(module)
 
 

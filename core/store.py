@@ -25,6 +25,7 @@ VIEW_MODULES = (
     "core.views.snapshots",
     "core.views.runs",
     "core.views.operations",
+    "core.views.cards",
 )
 
 

@@ -159,7 +159,7 @@ def _emit_command_event(ctx: Context, cmd: Command, exit_code: int, started: flo
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             argv=sys.argv[1:],
         )
-    except Exception as exc:  # noqa: BLE001 - the log is secondary to the answer
+    except Exception as exc:
         print(f"factory: could not write the event log: {exc}", file=sys.stderr)
 
 
@@ -220,6 +220,9 @@ def run(argv: list[str]) -> int:
     ctx = Context(args=args, command=cmd.name, output=output)
     started = time.perf_counter()
     try:
+        from core.events import session_id
+
+        session_id()  # refuse a bad FACTORY_SESSION before doing anything unlogged
         if cmd.needs_workspace:
             ctx.workspace.config  # noqa: B018 - fail early on a broken factory.toml
         reply = cmd.run(ctx)
@@ -230,7 +233,7 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("factory: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - report bugs in the envelope too
+    except Exception as exc:
         if os.environ.get("FACTORY_DEBUG"):
             traceback.print_exc()
         error = FactoryError(

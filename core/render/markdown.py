@@ -12,6 +12,15 @@ from typing import Any
 
 Renderer = Callable[[dict[str, Any]], str]
 RENDERERS: dict[str, Renderer] = {}
+RENDERER_MODULES = ["core.render.md_views"]
+"""Modules that fill `RENDERERS` when imported; loaded only when Markdown is printed."""
+
+
+def _load_custom() -> None:
+    from core.modules import import_if_present
+
+    for module in RENDERER_MODULES:
+        import_if_present(module)
 
 
 def _cell(value: Any) -> str:
@@ -19,6 +28,11 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         text = f"{value:.4g}"
+    elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        # Records inside a cell (e.g. a view's columns): one per line.
+        text = "<br>".join(
+            " ".join(_cell(x) for x in v.values()) if len(v) <= 2 else _cell(v) for v in value
+        )
     elif isinstance(value, (list, tuple)):
         text = ", ".join(_cell(v) for v in value)
     elif isinstance(value, dict):
@@ -50,11 +64,7 @@ def _is_records(value: Any) -> bool:
 def section(value: Any, level: int) -> str:
     out: list[str] = []
     if isinstance(value, dict):
-        scalars = {
-            k: v
-            for k, v in value.items()
-            if not isinstance(v, dict) and not _is_records(v)
-        }
+        scalars = {k: v for k, v in value.items() if not isinstance(v, dict) and not _is_records(v)}
         for key, item in scalars.items():
             out.append(f"- **{key}**: {_cell(item)}")
         if scalars:
@@ -72,8 +82,9 @@ def section(value: Any, level: int) -> str:
 
 
 def render(command: str, schema: str, data: Any, next_commands: list[str]) -> str:
+    _load_custom()
     custom = RENDERERS.get(schema)
-    body = custom(data) if custom else section(data, 2)
+    body = custom(data) if custom and isinstance(data, dict) else section(data, 2)
     text = f"# factory {command}\n\n{body.rstrip()}\n"
     if next_commands:
         text += "\n## Next\n\n" + "\n".join(f"- `{c}`" for c in next_commands) + "\n"

@@ -16,6 +16,18 @@ from rich.text import Text
 
 Renderer = Callable[[dict[str, Any]], RenderableType]
 RENDERERS: dict[str, Renderer] = {}
+RENDERER_MODULES = ["core.render.rich_views"]
+"""Modules that fill `RENDERERS` when imported; loaded only when Rich output is printed."""
+WIDE_TABLE_COLUMNS = 6
+"""Records with more keys than this render as one key/value card each, not a table that
+would wrap every cell at 80 columns."""
+
+
+def _load_custom() -> None:
+    from core.modules import import_if_present
+
+    for module in RENDERER_MODULES:
+        import_if_present(module)
 
 
 def cell(value: Any) -> str:
@@ -26,18 +38,43 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, dict) for v in value):
+            return "\n".join(_compact(v) for v in value)
         return ", ".join(cell(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
     return str(value)
 
 
-def records_table(rows: list[dict[str, Any]], title: str | None = None) -> Table:
+def _compact(record: dict[str, Any]) -> str:
+    """A record inside a cell: `ts TIMESTAMP` for a name/value pair, else `k=v, ...`."""
+    if len(record) <= 2:
+        return " ".join(cell(v) for v in record.values())
+    return ", ".join(f"{k}={cell(v)}" for k, v in record.items())
+
+
+def records_cards(
+    rows: list[dict[str, Any]], columns: list[str], title: str | None
+) -> RenderableType:
+    cards: list[RenderableType] = [Text(title, style="bold")] if title else []
+    for row in rows:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key in columns[1:]:
+            grid.add_row(key, cell(row.get(key)))
+        cards.append(Panel(grid, title=cell(row.get(columns[0])), title_align="left"))
+    return Group(*cards)
+
+
+def records_table(rows: list[dict[str, Any]], title: str | None = None) -> RenderableType:
     columns: list[str] = []
     for row in rows:
         for key in row:
             if key not in columns:
                 columns.append(key)
+    if len(columns) > WIDE_TABLE_COLUMNS:
+        return records_cards(rows, columns, title)
     table = Table(title=title, title_justify="left", expand=False)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -75,9 +112,12 @@ def generic(value: Any, title: str | None = None) -> RenderableType:
     return Text(cell(value))
 
 
-def render(console: Console, command: str, schema: str, data: Any, next_commands: list[str]) -> None:
+def render(
+    console: Console, command: str, schema: str, data: Any, next_commands: list[str]
+) -> None:
+    _load_custom()
     custom = RENDERERS.get(schema)
-    console.print(custom(data) if custom else generic(data))
+    console.print(custom(data) if custom and isinstance(data, dict) else generic(data))
     if next_commands:
         console.print(Text("Next:", style="bold"))
         for item in next_commands:
