@@ -12,7 +12,12 @@ from typing import Any
 
 Renderer = Callable[[dict[str, Any]], str]
 RENDERERS: dict[str, Renderer] = {}
-RENDERER_MODULES = ["core.render.md_views"]
+RENDERER_MODULES = [
+    "core.render.md_views",
+    "core.render.records_md",
+    "core.render.experiments_md",
+    "core.render.operations_md",
+]
 """Modules that fill `RENDERERS` when imported; loaded only when Markdown is printed."""
 
 

@@ -16,7 +16,12 @@ from rich.text import Text
 
 Renderer = Callable[[dict[str, Any]], RenderableType]
 RENDERERS: dict[str, Renderer] = {}
-RENDERER_MODULES = ["core.render.rich_views"]
+RENDERER_MODULES = [
+    "core.render.rich_views",
+    "core.render.records_rich",
+    "core.render.experiments_rich",
+    "core.render.operations_rich",
+]
 """Modules that fill `RENDERERS` when imported; loaded only when Rich output is printed."""
 WIDE_TABLE_COLUMNS = 6
 """Records with more keys than this render as one key/value card each, not a table that

@@ -1,0 +1,156 @@
+"""Checking a plan's expectation against the run that carried it out.
+
+Machine-checkable forms (clauses may be joined with `and`):
+- `METRIC OP NUMBER`, OP one of >= > <= < ==, on the metric's mean over folds
+  (`auc >= 0.72`, `mae < 2.5`);
+- `beats RUN_ID` / `beats best`: a paired comparison on the primary metric against that run
+  (or the best earlier run of the model); it holds when the verdict is `better`.
+Anything else is free text: `held` stays None until a human gives a verdict.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.insights.paired import paired_delta
+from core.insights.reports import metric_mean
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+_THRESHOLD = re.compile(
+    r"^(?P<metric>[A-Za-z][A-Za-z0-9_.-]*)\s*(?P<op>>=|<=|==|>|<)\s*(?P<value>[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)$"
+)
+_BEATS = re.compile(r"^beats\s+(?P<target>best|r-[a-z0-9]+)$", re.IGNORECASE)
+NEEDS_HUMAN = "needs a human verdict"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    held: bool | None
+    """True or False when the expectation is machine-checkable, None otherwise."""
+    reason: str
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per clause with the numbers behind it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"held": self.held, "reason": self.reason, "checks": self.checks}
+
+
+def parse(expect: str) -> list[tuple[str, re.Match[str]]] | None:
+    """The clauses of a machine-checkable expectation, or None for free text."""
+    text = expect.strip().rstrip(".").strip()
+    if not text:
+        return None
+    clauses = []
+    for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE):
+        part = part.strip()
+        match = _THRESHOLD.match(part)
+        if match:
+            clauses.append(("threshold", match))
+            continue
+        match = _BEATS.match(part)
+        if match:
+            clauses.append(("beats", match))
+            continue
+        return None
+    return clauses
+
+
+def evaluate(
+    expect: str,
+    report: dict[str, Any],
+    *,
+    primary_metric: str,
+    direction: str,
+    baseline_for: Callable[[str], dict[str, Any] | None],
+) -> Verdict:
+    """Check `expect` against `report`. `baseline_for("best" | run_id)` returns the report to
+    beat, or None when there is none."""
+    clauses = parse(expect)
+    if clauses is None:
+        return Verdict(None, NEEDS_HUMAN)
+    checks: list[dict[str, Any]] = []
+    results: list[bool | None] = []
+    for kind, match in clauses:
+        if kind == "threshold":
+            metric, op, target = match["metric"].lower(), match["op"], float(match["value"])
+            actual = metric_mean(report, metric)
+            held = None if actual is None else _OPS[op](actual, target)
+            checks.append(
+                {
+                    "clause": match.group(0),
+                    "metric": metric,
+                    "op": op,
+                    "target": target,
+                    "actual": None if actual is None else round(actual, 6),
+                    "held": held,
+                }
+            )
+            results.append(held)
+        else:
+            target_ref = match["target"].lower()
+            baseline = baseline_for(target_ref)
+            if baseline is None:
+                checks.append(
+                    {
+                        "clause": match.group(0),
+                        "baseline": None,
+                        "held": None,
+                        "reason": "no earlier run to compare with"
+                        if target_ref == "best"
+                        else f"no report for {target_ref}",
+                    }
+                )
+                results.append(None)
+                continue
+            delta = paired_delta(report, baseline, primary_metric, direction)
+            if delta is None:
+                checks.append(
+                    {
+                        "clause": match.group(0),
+                        "baseline": baseline.get("run_id"),
+                        "held": None,
+                        "reason": "the runs share no test window",
+                    }
+                )
+                results.append(None)
+                continue
+            held = delta.verdict == "better"
+            numbers = {k: v for k, v in delta.to_dict().items() if k != "windows"}
+            checks.append({"clause": match.group(0), "held": held, **numbers})
+            results.append(held)
+    if any(r is False for r in results):
+        failed = [c for c in checks if c["held"] is False]
+        return Verdict(False, "did not hold: " + "; ".join(_explain(c) for c in failed), checks)
+    if all(r is True for r in results):
+        return Verdict(True, "held", checks)
+    return Verdict(
+        None,
+        "could not be checked: "
+        + "; ".join(
+            str(c.get("reason") or "metric missing from the report")
+            for c in checks
+            if c["held"] is None
+        ),
+        checks,
+    )
+
+
+def _explain(check: dict[str, Any]) -> str:
+    if "actual" in check:
+        return f"{check['metric']} is {check['actual']}, expected {check['op']} {check['target']}"
+    low, high = check.get("interval") or [None, None]
+    return (
+        f"{check.get('verdict')} against {check.get('baseline')} (mean delta "
+        f"{check.get('mean_delta')}, 95% interval [{low}, {high}], "
+        f"{check.get('wins')}/{check.get('folds')} folds better)"
+    )

@@ -1,0 +1,192 @@
+"""Reading and writing a card file without losing a human's words.
+
+A card is `---`, YAML frontmatter, `---`, then a Markdown body. Generated sections sit
+between `<!-- factory:begin NAME -->` and `<!-- factory:end NAME -->`; a write replaces only
+the text between those markers (adding a missing section at the end) and leaves every other
+byte of the body as the human left it. A frontmatter that does not parse is reported with
+the file and line and is never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from core.errors import ExitCode, FactoryError
+
+BEGIN = "<!-- factory:begin {name} -->"
+END = "<!-- factory:end {name} -->"
+_MARKER = re.compile(r"^<!-- factory:(begin|end) ([a-z0-9_-]+) -->[ \t]*$", re.MULTILINE)
+
+
+def _yaml() -> Any:
+    import yaml
+
+    return yaml
+
+
+def loader() -> Any:
+    yaml = _yaml()
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def dumper() -> Any:
+    yaml = _yaml()
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class NoAliases(base):  # type: ignore[misc, valid-type]
+        """Writes shared values out in full: a person reads the card, not `*id001`."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return NoAliases
+
+
+def broken(path: Path, line: int | None, problem: str, hint: str) -> FactoryError:
+    where = f"{path}:{line}" if line else str(path)
+    return FactoryError(
+        "card_invalid",
+        f"{where}: {problem}",
+        hint=hint,
+        details={"path": str(path), "line": line, "problem": problem},
+        exit_code=ExitCode.INPUT,
+    )
+
+
+def split(path: Path, text: str) -> tuple[dict[str, Any], str]:
+    """(frontmatter, body) of a card file's text; raises `card_invalid` naming the line."""
+    yaml = _yaml()
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n") != "---":
+        raise broken(
+            path,
+            1,
+            "the card does not start with a '---' frontmatter line",
+            "Restore the frontmatter block (---, YAML, ---) at the top of the file.",
+        )
+    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r\n") == "---"), None)
+    if closing is None:
+        raise broken(
+            path,
+            1,
+            "the frontmatter block is never closed by a '---' line",
+            "Add the closing '---' line after the YAML.",
+        )
+    source = "".join(lines[1:closing])
+    try:
+        meta = yaml.load(source, Loader=loader()) if source.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        # +2: the YAML starts on the file's second line and marks count from zero.
+        line = mark.line + 2 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise broken(
+            path,
+            line,
+            f"the frontmatter is not valid YAML ({problem})",
+            "Fix the YAML by hand (factory never overwrites a card it cannot read), "
+            "or restore it with `git checkout -- " + path.name + "`.",
+        ) from exc
+    if not isinstance(meta, dict):
+        raise broken(
+            path,
+            2,
+            "the frontmatter is not a mapping of keys to values",
+            "The frontmatter must be YAML 'key: value' lines.",
+        )
+    return meta, "".join(lines[closing + 1 :])
+
+
+def check_markers(path: Path, body: str, body_line: int) -> None:
+    """Refuse a body whose markers do not pair up: rewriting it could eat human text."""
+    open_name: str | None = None
+    open_line = 0
+    for match in _MARKER.finditer(body):
+        kind, name = match.group(1), match.group(2)
+        line = body_line + body.count("\n", 0, match.start())
+        if kind == "begin":
+            if open_name is not None:
+                raise broken(
+                    path,
+                    open_line,
+                    f"section '{open_name}' is not closed before '{name}' begins",
+                    f"Add '{END.format(name=open_name)}' or remove the begin marker.",
+                )
+            open_name, open_line = name, line
+        else:
+            if open_name != name:
+                raise broken(
+                    path,
+                    line,
+                    f"end marker for '{name}' without its begin marker",
+                    f"Add '{BEGIN.format(name=name)}' above it or remove the end marker.",
+                )
+            open_name = None
+    if open_name is not None:
+        raise broken(
+            path,
+            open_line,
+            f"section '{open_name}' is never closed",
+            f"Add '{END.format(name=open_name)}' after the section.",
+        )
+
+
+def replace_sections(body: str, sections: dict[str, str]) -> str:
+    """`body` with each named section's content replaced; missing sections are appended."""
+    for name, content in sections.items():
+        begin, end = BEGIN.format(name=name), END.format(name=name)
+        block = f"{begin}\n{content.rstrip()}\n{end}"
+        pattern = re.compile(
+            r"^" + re.escape(begin) + r"[ \t]*$.*?^" + re.escape(end) + r"[ \t]*$",
+            re.MULTILINE | re.DOTALL,
+        )
+        if pattern.search(body):
+            body = pattern.sub(lambda _m, b=block: b, body, count=1)
+        else:
+            body = body.rstrip("\n") + ("\n\n" if body.strip() else "") + block + "\n"
+    return body
+
+
+def _dump(value: Any) -> str:
+    return str(
+        _yaml().dump(
+            value, Dumper=dumper(), sort_keys=False, allow_unicode=True,
+            default_flow_style=False, width=100,
+        )
+    )  # fmt: skip
+
+
+def dump_frontmatter(meta: dict[str, Any], entry_texts: dict[bytes, str] | None = None) -> str:
+    """The frontmatter's YAML, key by key. Each `entries` item is dumped on its own and its
+    text reused from `entry_texts` (keyed by the item's pickle) when unchanged: with 10,000
+    runs, re-dumping every entry on every write would cost seconds. On return `entry_texts`
+    holds exactly the current entries' texts."""
+    import pickle
+
+    parts = []
+    for key, value in meta.items():
+        if key == "entries" and isinstance(value, list) and value and entry_texts is not None:
+            texts = []
+            current: dict[bytes, str] = {}
+            for item in value:
+                marker = pickle.dumps(item, protocol=5)
+                text = entry_texts.get(marker)
+                if text is None:
+                    text = _dump([item])
+                current[marker] = text
+                texts.append(text)
+            entry_texts.clear()
+            entry_texts.update(current)
+            parts.append("entries:\n" + "".join(texts))
+        else:
+            parts.append(_dump({key: value}))
+    return "".join(parts)
+
+
+def join(meta: dict[str, Any], body: str, entry_texts: dict[bytes, str] | None = None) -> str:
+    front = dump_frontmatter(meta, entry_texts) if meta else ""
+    if not body.startswith("\n"):
+        body = "\n" + body
+    return f"---\n{front}---{body}"

@@ -1,0 +1,161 @@
+"""The generated parts of a card's body, rendered from its frontmatter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RECENT_RUNS = 50
+"""The body lists the newest runs only; every run stays in the frontmatter."""
+
+
+def initial_body(model: str) -> str:
+    return f"""
+# Model card: {model}
+
+<!-- factory:begin summary -->
+<!-- factory:end summary -->
+
+## About this model
+
+_Write here what this model is for, who relies on it and its known limits. factory never
+edits text outside the `factory:begin` / `factory:end` markers._
+
+## Plans and expectations
+
+<!-- factory:begin plans -->
+<!-- factory:end plans -->
+
+## Runs
+
+<!-- factory:begin runs -->
+<!-- factory:end runs -->
+
+## Findings and next ideas
+
+<!-- factory:begin notes -->
+<!-- factory:end notes -->
+"""
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return "–" if value is None else str(value)
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def best_entry(meta: dict[str, Any]) -> dict[str, Any] | None:
+    direction = meta.get("direction") or "maximize"
+    scored = [
+        e
+        for e in meta.get("entries") or []
+        if isinstance(e, dict) and isinstance((e.get("metric") or {}).get("mean"), (int, float))
+    ]
+    if not scored:
+        return None
+    pick = min if direction == "minimize" else max
+    return pick(scored, key=lambda e: e["metric"]["mean"])
+
+
+def verdict_text(expectation: dict[str, Any] | None) -> str:
+    if not expectation:
+        return "–"
+    held = expectation.get("held")
+    if held is True:
+        return "held"
+    if held is False:
+        return "did not hold"
+    return str(expectation.get("reason") or "needs a human verdict")
+
+
+def render(meta: dict[str, Any]) -> dict[str, str]:
+    return {
+        "summary": _summary(meta),
+        "plans": _plans(meta),
+        "runs": _runs(meta),
+        "notes": _notes(meta),
+    }
+
+
+def _summary(meta: dict[str, Any]) -> str:
+    entries = meta.get("entries") or []
+    lines = [
+        f"- task: {meta.get('task')}; primary metric: {meta.get('primary_metric')} "
+        f"({meta.get('direction')})",
+        f"- runs: {len(entries)}",
+    ]
+    best = best_entry(meta)
+    if best:
+        metric = best["metric"]
+        lines.append(
+            f"- best run: `{best['run_id']}` {metric.get('name')} {_fmt(metric.get('mean'))}"
+            f" ± {_fmt(metric.get('std'))}"
+        )
+    tiers = meta.get("tiers") or {}
+    if isinstance(tiers, dict) and tiers:
+        lines.append(
+            "- tiers: " + ", ".join(f"{tier}: `{run}`" for tier, run in tiers.items() if run)
+        )
+    return "\n".join(lines)
+
+
+def _plans(meta: dict[str, Any]) -> str:
+    plans = [p for p in meta.get("plans") or [] if isinstance(p, dict)]
+    if not plans:
+        return "_No plans yet: `factory plan MODEL --intent ... --expect ...`._"
+    rows = [
+        "| plan | components | intent | expect | status | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for plan in reversed(plans):
+        components = ", ".join(f"{k}/{v}" for k, v in (plan.get("components") or {}).items())
+        status = plan.get("status", "planned")
+        if plan.get("run_id"):
+            status += f" (`{plan['run_id']}`)"
+        rows.append(
+            f"| `{plan.get('plan_id')}` | {_cell(components)} | {_cell(plan.get('intent', ''))} "
+            f"| {_cell(plan.get('expect', ''))} | {status} | "
+            f"{_cell(verdict_text(plan.get('verdict')))} |"
+        )
+    return "\n".join(rows)
+
+
+def _runs(meta: dict[str, Any]) -> str:
+    entries = [e for e in meta.get("entries") or [] if isinstance(e, dict)]
+    if not entries:
+        return "_No runs yet: `factory train MODEL`._"
+    rows = [
+        "| run | created | components | metric | expectation | changed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for entry in reversed(entries[-RECENT_RUNS:]):
+        metric = entry.get("metric") or {}
+        components = ", ".join(f"{k}/{v}" for k, v in (entry.get("components") or {}).items())
+        changed = ", ".join(entry.get("component_changed") or []) or "–"
+        rows.append(
+            f"| `{entry.get('run_id')}` | {_cell(str(entry.get('created_at', ''))[:16])} "
+            f"| {_cell(components)} | {metric.get('name')} {_fmt(metric.get('mean'))} ± "
+            f"{_fmt(metric.get('std'))} | {_cell(verdict_text(entry.get('expectation')))} "
+            f"| {_cell(changed)} |"
+        )
+    older = len(entries) - RECENT_RUNS
+    if older > 0:
+        rows.append(f"\n_{older} older runs are in the frontmatter and in `factory runs`._")
+    return "\n".join(rows)
+
+
+def _notes(meta: dict[str, Any]) -> str:
+    notes = [n for n in meta.get("notes") or [] if isinstance(n, dict)]
+    if not notes:
+        return '_No findings yet: `factory note RUN "what you learned" --next "idea"`._'
+    lines = []
+    for note in reversed(notes):
+        lines.append(
+            f"- {str(note.get('created_at', ''))[:10]} `{note.get('run_id')}`: {note.get('text')}"
+        )
+        if note.get("next"):
+            lines.append(f"  - next: {note['next']}")
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""Status section from the model cards: open plans, next ideas from notes, tiers.
+
+Reads the cached card summary (`card_summary`), so a card with 10,000 entries is parsed
+once per change, not on every `factory status`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.cards.api import card_summary
+from core.status import MODEL_SECTIONS
+from core.workspace import Workspace
+
+
+def cards_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]:
+    summary = card_summary(ws, model)
+    fields: dict[str, Any] = {
+        "open_plans": summary.open_plans,
+        "next_ideas": summary.next_ideas,
+        "card": {"exists": summary.exists, "entries": summary.entries, "error": summary.error},
+    }
+    if summary.tiers:
+        fields["tiers"] = summary.tiers
+    next_commands = [f"factory train {model} --plan {p['plan_id']}" for p in summary.open_plans[:3]]
+    if summary.exists and not summary.open_plans and summary.next_ideas:
+        next_commands.append(
+            f"factory plan {model} --intent {_quote(summary.next_ideas[0]['idea'])}"
+        )
+    return fields, next_commands
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+if cards_section not in MODEL_SECTIONS:
+    MODEL_SECTIONS.append(cards_section)

@@ -1,0 +1,264 @@
+"""`factory demo [DIR]`: the whole story on the embedded Seattle weather data.
+
+Builds a fresh workspace, snapshots the data, then for both models writes down plans
+(intent and expectation) and trains them: a feature change, a hyperparameter set change and
+a one-value hyperparameter change, so that `compare`, `effects` and `why` have something to
+say. Adds notes, writes an ADR, and returns a summary with what to run next. Every step goes
+through the same core functions as the commands, so running it twice reuses every run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import CONFIG_NAME
+from core.errors import ExitCode, FactoryError
+from core.workspace import Workspace
+
+DEFAULT_DIR = "factory-demo"
+# One hyperparameter changed from h1: a clean one-factor pair for `factory effects`.
+FAST_HPARAMS = """\
+# h1 with a doubled learning rate: the demo's one-value hyperparameter change.
+iterations = 300
+learning_rate = 0.1
+depth = 6
+l2_leaf_reg = 3.0
+"""
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    model: str
+    plan_id: str
+    run_id: str
+    components: dict[str, str]
+    intent: str
+    expect: str
+    metric: str
+    mean: float | None
+    expectation: dict[str, Any] | None
+    reused: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    workspace: str
+    snapshot_id: str
+    steps: list[DemoStep]
+    comparisons: list[dict[str, Any]]
+    effects: dict[str, list[dict[str, Any]]]
+    adr: str
+    seconds: float
+    next: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from core.render import to_plain
+
+        return {
+            "workspace": self.workspace,
+            "snapshot_id": self.snapshot_id,
+            "runs": to_plain(self.steps),
+            "comparisons": self.comparisons,
+            "effects": self.effects,
+            "adr": self.adr,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+PLANS: list[tuple[str, dict[str, str], str, str]] = [
+    ("rain", {"features": "weather_v1", "hparams": "h1"},
+     "Baseline: same-day weather only.", "auc >= 0.6"),
+    ("rain", {"features": "weather_v2", "hparams": "h1"},
+     "Lags, rolling windows and season should carry tomorrow's rain.", "beats best"),
+    ("rain", {"features": "weather_v2", "hparams": "h2"},
+     "Shallower, slower trees with more L2 may generalise better.", "beats best"),
+    ("rain", {"features": "weather_v2", "hparams": "h1_lr10"},
+     "Does a higher learning rate alone change anything?",
+     "the curves should converge earlier; the metric should not move much"),
+    ("temp", {"features": "weather_v1", "hparams": "h1"},
+     "Baseline: today's values predict tomorrow's maximum.", "mae < 5"),
+    ("temp", {"features": "weather_v2", "hparams": "h1"},
+     "Lags and season should cut the error.", "beats best"),
+    ("temp", {"features": "weather_v2", "hparams": "h2"},
+     "Shallower trees for a smooth target.", "beats best"),
+]  # fmt: skip
+
+
+def _prepare(target: Path) -> Workspace:
+    from core.workspace_init import init_workspace
+
+    if target.exists() and not target.is_dir():
+        raise FactoryError(
+            "demo_target_invalid", f"{target}: exists and is not a folder",
+            hint="Pass a new folder: `factory demo ./my-demo`.",
+        )  # fmt: skip
+    is_workspace = (target / CONFIG_NAME).is_file()
+    if target.is_dir() and any(target.iterdir()) and not is_workspace:
+        raise FactoryError(
+            "demo_target_not_empty",
+            f"{target}: folder is not empty and is not a factory workspace",
+            hint="The demo writes a whole workspace: pass a new or empty folder, "
+            "e.g. `factory demo ./factory-demo-2`.",
+            details={"path": str(target)},
+            exit_code=ExitCode.INPUT,
+        )
+    init_workspace(target)
+    ws = Workspace(target)
+    hparams = ws.components_dir / "hparams" / "h1_lr10.toml"
+    if not hparams.exists():
+        from core.atomic import write_text
+
+        write_text(hparams, FAST_HPARAMS)
+    return ws
+
+
+def _field(result: Any, name: str) -> Any:
+    if isinstance(result, dict):
+        return result.get(name)
+    return getattr(result, name, None)
+
+
+def run_demo(
+    directory: str | None = None, *, say: Callable[[str], None] | None = None
+) -> DemoResult:
+    """Build (or reuse) a demo workspace and run the story; `say` narrates to a person."""
+    from core.cards.api import add_note, read_card, record_plan
+    from core.data.snapshots import create_snapshot
+    from core.experiments.train import train_run
+    from core.insights.effects import component_effects
+    from core.insights.paired import paired_delta
+    from core.insights.reports import load_report, primary
+
+    narrate = say or (lambda _text: None)
+    started = time.perf_counter()
+    target = Path(directory or DEFAULT_DIR).expanduser().resolve()
+    ws = _prepare(target)
+    narrate(f"workspace {target}")
+    snapshot = create_snapshot(ws, "weather")
+    snapshot_id = str(_field(snapshot, "id"))
+    narrate(f"snapshot {snapshot_id}")
+
+    steps: list[DemoStep] = []
+    for model, components, intent, expect in PLANS:
+        plan = record_plan(ws, model, components, intent, expect)
+        narrate(f"{model}: plan {plan.plan_id} ({intent})")
+        t0 = time.perf_counter()
+        result = train_run(ws, model, **plan.components, snapshot=snapshot_id, plan_id=plan.plan_id)
+        run_id = str(_field(result, "run_id"))
+        report = load_report(ws, run_id) or {}
+        info = primary(report)
+        entry = next(e for e in read_card(ws, model).entries if e["run_id"] == run_id)
+        steps.append(
+            DemoStep(
+                model=model,
+                plan_id=plan.plan_id,
+                run_id=run_id,
+                components=plan.components,
+                intent=intent,
+                expect=expect,
+                metric=str(info.get("name")),
+                mean=info.get("mean"),
+                expectation=entry.get("expectation"),
+                reused=bool(_field(result, "reused")),
+                seconds=round(time.perf_counter() - t0, 2),
+            )
+        )
+        narrate(f"{model}: {run_id} {info.get('name')} {info.get('mean')}")
+
+    comparisons = []
+    for model in ("rain", "temp"):
+        own = [s for s in steps if s.model == model]
+        base, lagged = own[0], own[1]
+        config = ws.config.models[model]
+        delta = paired_delta(
+            load_report(ws, lagged.run_id) or {},
+            load_report(ws, base.run_id) or {},
+            config.primary_metric,
+            config.direction,
+        )
+        if delta is not None:
+            comparisons.append({"model": model, **delta.to_dict()})
+        add_note(
+            ws,
+            lagged.run_id,
+            f"weather_v2 against weather_v1: {delta.verdict if delta else 'not comparable'} "
+            f"({config.primary_metric} mean delta "
+            f"{delta.mean if delta and delta.mean is not None else float('nan'):+.4f}).",
+            next_idea="try weather_v3 with humidity-like interactions (temp range x wind)",
+        )
+    effects = {
+        model: [e.to_dict() for e in component_effects(ws, model).effects]
+        for model in ("rain", "temp")
+    }
+    adr = _demo_adr(ws, comparisons)
+    rain_best = max(
+        (s for s in steps if s.model == "rain" and s.mean is not None),
+        key=lambda s: s.mean or 0.0,
+    )
+    next_commands = [
+        f"cd {target}",
+        "factory status",
+        "factory runs rain",
+        f"factory compare {steps[1].run_id} {steps[0].run_id}",
+        "factory effects rain",
+        "factory why features/weather_v2",
+        f"factory curves {rain_best.run_id}",
+        "factory card rain",
+        "factory adr list",
+        "factory",
+    ]
+    return DemoResult(
+        workspace=str(target),
+        snapshot_id=snapshot_id,
+        steps=steps,
+        comparisons=comparisons,
+        effects=effects,
+        adr=adr,
+        seconds=time.perf_counter() - started,
+        next=next_commands,
+    )
+
+
+def _demo_adr(ws: Workspace, comparisons: list[dict[str, Any]]) -> str:
+    from core.adrs import list_adrs, new_adr
+
+    title = "Lagged weather features (features/weather_v2) by default"
+    for adr in list_adrs(ws).adrs:
+        if adr.title == title:
+            return adr.path
+    evidence = "; ".join(
+        f"{c['model']}: {c['challenger']} vs {c['baseline']} {c['metric']} mean delta "
+        f"{c['mean_delta']} (95% interval {c['interval']}), {c['wins']}/{c['folds']} folds "
+        f"better, verdict {c['verdict']}"
+        for c in comparisons
+    )
+    verdicts = {c["model"]: c["verdict"] for c in comparisons}
+    adopted = [m for m, v in verdicts.items() if v == "better"]
+    open_models = [m for m, v in verdicts.items() if v != "better"]
+    decision = (
+        f"Chosen: **weather_v2 as the default features for {', '.join(adopted) or 'no model'}**, "
+        "because the paired walk-forward comparison says it is better there."
+    )
+    if open_models:
+        decision += (
+            f" For {', '.join(open_models)} the comparison is "
+            f"{', '.join(verdicts[m] for m in open_models)}: keep weather_v2 for one feature "
+            "pipeline, and revisit with more folds or a weather_v3."
+        )
+    return new_adr(
+        ws,
+        title,
+        status="accepted",
+        context="The demo compared same-day features (weather_v1) with lags, rolling windows "
+        f"and seasonality (weather_v2) on the same walk-forward test windows. {evidence}.",
+        options=[
+            "weather_v1: same-day values only (simple, no history needed at inference)",
+            "weather_v2: lags, rolling windows and seasonality",
+        ],
+        decision=decision,
+    ).path

@@ -1,0 +1,1 @@
+"""Answers drawn from many runs: `why COMPONENT` and `effects MODEL`."""

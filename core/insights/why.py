@@ -1,0 +1,172 @@
+"""`factory why COMPONENT`: every run that used a component version, how it did against
+its baseline, and the notes, plans and ADRs that mention it.
+
+The baseline of a run is the best earlier run of the same model that did not use this
+version of the component (preferring one on the same test windows, so the delta is paired):
+"what did switching to this version buy us at the time?".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.insights.paired import paired_delta
+from core.insights.reports import component_versions, model_reports, primary
+from core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class WhyRun:
+    run_id: str
+    model: str
+    created_at: str | None
+    metric: str | None
+    mean: float | None
+    baseline_run_id: str | None
+    baseline_version: str | None
+    """The version of the component the baseline used instead."""
+    differs_in: list[str]
+    """Every component kind in which run and baseline differ (more than one: confounded)."""
+    comparison: dict[str, Any] | None
+    """Paired delta against the baseline, when they share test windows."""
+    verdict: str
+    """better, worse, inconclusive, or `no baseline`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "model": self.model,
+            "created_at": self.created_at,
+            "metric": self.metric,
+            "mean": self.mean,
+            "baseline_run_id": self.baseline_run_id,
+            "baseline_version": self.baseline_version,
+            "differs_in": self.differs_in,
+            "comparison": self.comparison,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class WhyResult:
+    component: str
+    kind: str
+    version: str
+    exists: bool
+    """Whether the version is still in the registry (a deleted version keeps its history)."""
+    runs: list[WhyRun]
+    notes: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
+    adrs: list[dict[str, Any]]
+    tally: dict[str, int]
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "kind": self.kind,
+            "version": self.version,
+            "exists": self.exists,
+            "summary": self.summary,
+            "tally": self.tally,
+            "runs": [r.to_dict() for r in self.runs],
+            "notes": self.notes,
+            "plans": self.plans,
+            "adrs": self.adrs,
+        }
+
+
+def _better(a: float, b: float, direction: str) -> bool:
+    return a < b if direction == "minimize" else a > b
+
+
+def _baseline(
+    run: dict[str, Any], earlier: list[dict[str, Any]], kind: str, version: str, direction: str
+) -> dict[str, Any] | None:
+    candidates = [
+        r for r in earlier
+        if component_versions(r).get(kind) != version and primary(r).get("mean") is not None
+    ]  # fmt: skip
+    if not candidates:
+        return None
+    paired = [r for r in candidates if r.get("snapshot_id") == run.get("snapshot_id")]
+    pool = paired or candidates
+    best = pool[0]
+    for candidate in pool[1:]:
+        if _better(primary(candidate)["mean"], primary(best)["mean"], direction):
+            best = candidate
+    return best
+
+
+def why_component(ws: Workspace, ref: str) -> WhyResult:
+    from core.adrs import mentions, mentions_any
+    from core.cards.api import _card_models, card_path, read_card
+    from core.components.registry import get_component, parse_ref
+    from core.errors import FactoryError
+
+    kind, version = parse_ref(ref)
+    component = f"{kind}/{version}"
+    try:
+        get_component(ws, kind, version)
+        exists = True
+    except FactoryError:
+        exists = False
+    runs: list[WhyRun] = []
+    for model, config in ws.config.models.items():
+        reports = model_reports(ws, model)
+        for index, report in enumerate(reports):
+            if component_versions(report).get(kind) != version:
+                continue
+            info = primary(report)
+            direction = str(info.get("direction") or config.direction)
+            metric = str(info.get("name") or config.primary_metric)
+            base = _baseline(report, reports[:index], kind, version, direction)
+            comparison = paired_delta(report, base, metric, direction) if base else None
+            mine, theirs = component_versions(report), component_versions(base or {})
+            differs = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            runs.append(
+                WhyRun(
+                    run_id=str(report["run_id"]),
+                    model=model,
+                    created_at=report.get("created_at"),
+                    metric=metric,
+                    mean=info.get("mean"),
+                    baseline_run_id=base.get("run_id") if base else None,
+                    baseline_version=theirs.get(kind) if base else None,
+                    differs_in=differs if base else [],
+                    comparison=comparison.to_dict() if comparison else None,
+                    verdict=comparison.verdict if comparison else "no baseline",
+                )
+            )
+    run_ids = {r.run_id for r in runs}
+    needles = [component, version]
+    notes: list[dict[str, Any]] = []
+    plans: list[dict[str, Any]] = []
+    for model in _card_models(ws):
+        if not card_path(ws, model).is_file():
+            continue
+        card = read_card(ws, model)
+        for note in card.notes:
+            text = f"{note.get('text', '')} {note.get('next') or ''}"
+            if note.get("run_id") in run_ids or mentions_any(text, needles):
+                notes.append({"model": model, **note})
+        for plan in card.plans:
+            if plan.components.get(kind) == version or mentions_any(
+                f"{plan.intent} {plan.expect}", needles
+            ):
+                plans.append(plan.to_dict())
+    tally: dict[str, int] = {}
+    for run in runs:
+        tally[run.verdict] = tally.get(run.verdict, 0) + 1
+    adrs = mentions(ws, needles)
+    if runs:
+        parts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(tally.items()))
+        summary = f"{component} was used by {len(runs)} run(s); against their baselines: {parts}."
+    else:
+        summary = f"No run has used {component} yet."
+    if notes:
+        summary += f" {len(notes)} note(s) mention it."
+    if adrs:
+        summary += f" ADR(s) {', '.join(str(a['number']) for a in adrs)} mention it."
+    return WhyResult(component, kind, version, exists, runs, notes, plans, adrs, tally, summary)

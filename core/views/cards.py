@@ -1,0 +1,115 @@
+"""The `plans` and `notes` views: one row per plan and per note across the model cards.
+
+Cards are YAML, which DuckDB cannot read; the rows are mirrored to small JSON files in
+`.factory/cache/cards/` (regenerated from the card whenever it changes) and the views read
+those.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from core.store import empty_select, sql_path, view
+from core.workspace import Workspace
+
+PLAN_COLUMNS = {
+    "model": "VARCHAR",
+    "plan_id": "VARCHAR",
+    "created_at": "VARCHAR",
+    "intent": "VARCHAR",
+    "expect": "VARCHAR",
+    "status": "VARCHAR",
+    "run_id": "VARCHAR",
+    "held": "BOOLEAN",
+    "verdict": "VARCHAR",
+    "features": "VARCHAR",
+    "labels": "VARCHAR",
+    "hparams": "VARCHAR",
+    "arch": "VARCHAR",
+}
+NOTE_COLUMNS = {
+    "model": "VARCHAR",
+    "note_id": "VARCHAR",
+    "run_id": "VARCHAR",
+    "created_at": "VARCHAR",
+    "text": "VARCHAR",
+    "next": "VARCHAR",
+}
+
+
+def _mirror(ws: Workspace, kind: str) -> Path | None:
+    """The JSON-lines mirror of every card's `kind` rows, refreshed when a card changed."""
+    from core.atomic import write_text
+    from core.cards.api import _card_models, card_path, read_card
+    from core.errors import FactoryError
+
+    folder = ws.state_dir / "cache" / "cards"
+    target = folder / f"{kind}.jsonl"
+    models = [m for m in _card_models(ws) if card_path(ws, m).is_file()]
+    key = {m: list(_stat(card_path(ws, m))) for m in models}
+    key_path = folder / f"{kind}.key.json"
+    try:
+        if json.loads(key_path.read_text(encoding="utf-8")) == key and target.is_file():
+            return target if target.stat().st_size else None
+    except (OSError, ValueError):
+        pass
+    rows: list[dict[str, Any]] = []
+    for model in models:
+        try:
+            card = read_card(ws, model)
+        except FactoryError:
+            continue  # a broken card is reported by `factory card`, not by a query
+        if kind == "plans":
+            for plan in card.plans:
+                verdict = plan.verdict or {}
+                rows.append(
+                    {
+                        "model": model,
+                        "plan_id": plan.plan_id,
+                        "created_at": plan.created_at,
+                        "intent": plan.intent,
+                        "expect": plan.expect,
+                        "status": plan.status,
+                        "run_id": plan.run_id,
+                        "held": verdict.get("held"),
+                        "verdict": verdict.get("reason"),
+                        **{
+                            k: plan.components.get(k)
+                            for k in ("features", "labels", "hparams", "arch")
+                        },
+                    }
+                )
+        else:
+            for note in card.notes:
+                rows.append(
+                    {"model": model, **{k: note.get(k) for k in NOTE_COLUMNS if k != "model"}}
+                )
+    write_text(target, "".join(json.dumps(r, default=str) + "\n" for r in rows))
+    write_text(key_path, json.dumps(key))
+    return target if rows else None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _select(ws: Workspace, kind: str, columns: dict[str, str]) -> str:
+    path = _mirror(ws, kind)
+    if path is None:
+        return empty_select(columns)
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+    return f"SELECT * FROM read_json({sql_path(path)}, format='newline_delimited', columns={spec})"
+
+
+@view("plans", "planned experiments from the model cards, with their expectation verdicts")
+def plans_sql(ws: Workspace) -> str:
+    return _select(ws, "plans", PLAN_COLUMNS)
+
+
+@view("notes", "findings and next ideas from the model cards")
+def notes_sql(ws: Workspace) -> str:
+    return _select(ws, "notes", NOTE_COLUMNS)

@@ -1,0 +1,226 @@
+"""Plans, expectations, `why` and `effects` on real (tiny) CatBoost runs, and the demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.workspace import Workspace
+from tests.conftest import run_factory
+
+pytestmark = pytest.mark.slow
+
+TINY = "# Tiny trees for tests.\niterations = 30\nlearning_rate = 0.1\ndepth = {depth}\nl2_leaf_reg = 3.0\n"
+ENV = {"FACTORY_THREADS": "2"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Three tiny rain runs: weather_v1 (d4), weather_v2 (d4, from a plan), weather_v2 (d6)."""
+    from core.workspace_init import init_workspace
+
+    root = tmp_path_factory.mktemp("records") / "ws"
+    init_workspace(root)
+    hparams = root / "components" / "hparams"
+    hparams.mkdir(parents=True, exist_ok=True)
+    (hparams / "tiny.toml").write_text(TINY.format(depth=4))
+    (hparams / "tiny_d6.toml").write_text(TINY.format(depth=6))
+
+    def train(*args: str) -> dict[str, Any]:
+        ran = run_factory("train", "rain", *args, "--json", cwd=root, env=ENV)
+        assert ran.code == 0, ran.stderr
+        return ran.doc["data"]
+
+    base = train("--features", "weather_v1", "--hparams", "tiny")
+    planned = run_factory(
+        "plan", "rain", "--features", "weather_v2", "--hparams", "tiny",
+        "--intent", "lags should carry tomorrow's rain", "--expect", "beats best", "--json",
+        cwd=root,
+    )  # fmt: skip
+    assert planned.code == 0, planned.stderr
+    plan_id = planned.doc["data"]["plan_id"]
+    lagged = train("--plan", plan_id)
+    # No --plan: the run still carries out the open plan with the same components.
+    high = run_factory(
+        "plan", "rain", "--features", "weather_v2", "--hparams", "tiny_d6",
+        "--intent", "deeper trees", "--expect", "auc > 0.99", "--json", cwd=root,
+    )  # fmt: skip
+    deep = train("--features", "weather_v2", "--hparams", "tiny_d6")
+    return {
+        "root": root,
+        "base": base["run_id"],
+        "lagged": lagged["run_id"],
+        "deep": deep["run_id"],
+        "plan_id": plan_id,
+        "high_plan": high.doc["data"]["plan_id"],
+    }
+
+
+def _report(root: Path, run_id: str) -> dict[str, Any]:
+    return json.loads((root / "reports" / f"{run_id}.json").read_text())
+
+
+def _fold_auc(report: dict[str, Any]) -> list[float]:
+    return [fold["metrics"]["auc"] for fold in report["folds"]]
+
+
+def test_plan_train_verdict_on_the_card(trained: dict[str, Any]) -> None:
+    from core.cards.api import get_plan, read_card
+
+    ws = Workspace(trained["root"])
+    plan = get_plan(ws, trained["plan_id"])
+    assert plan.status == "trained" and plan.run_id == trained["lagged"]
+    assert plan.verdict is not None
+    deltas = [
+        a - b
+        for a, b in zip(
+            _fold_auc(_report(ws.root, trained["lagged"])),
+            _fold_auc(_report(ws.root, trained["base"])),
+            strict=True,
+        )
+    ]
+    check = plan.verdict["checks"][0]
+    assert check["baseline"] == trained["base"]
+    assert check["mean_delta"] == pytest.approx(sum(deltas) / len(deltas), abs=1e-6)
+    assert plan.verdict["held"] is (check["verdict"] == "better")
+
+    high = get_plan(ws, trained["high_plan"])
+    assert high.run_id == trained["deep"]
+    assert high.verdict is not None and high.verdict["held"] is False
+    assert "expected > 0.99" in high.verdict["reason"]
+
+    card = read_card(ws, "rain")
+    assert [e["run_id"] for e in card.entries] == [
+        trained["base"],
+        trained["lagged"],
+        trained["deep"],
+    ]
+    entry = card.entries[1]
+    assert entry["plan_id"] == trained["plan_id"]
+    assert entry["components"]["features"] == "weather_v2"
+    assert entry["metric"]["name"] == "auc" and 0.4 < entry["metric"]["mean"] < 1.0
+    assert entry["reproducibility"]  # seed, versions, commit summary
+
+
+def test_retrain_is_idempotent_on_the_card(trained: dict[str, Any], tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(trained["root"], root)
+    ran = run_factory("train", "rain", "--plan", trained["plan_id"], "--json", cwd=root, env=ENV)
+    assert ran.code == 0 and ran.doc["data"]["reused"] is True
+    text = (root / "cards" / "rain.md").read_text()
+    assert text.count(f"- run_id: {trained['lagged']}") == 1
+    reworded = run_factory(
+        "plan", "rain", "--features", "weather_v2", "--hparams", "tiny",
+        "--intent", "lags should carry tomorrow's rain", "--expect", "auc >= 0.5", "--json",
+        cwd=root,
+    )  # fmt: skip
+    assert reworded.code == 2 and reworded.doc["error"]["code"] == "plan_already_trained"
+    assert (root / "cards" / "rain.md").read_text() == text
+
+
+def test_why_component(trained: dict[str, Any], tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(trained["root"], root)
+    note = run_factory(
+        "note", trained["base"], "weather_v1 misses the pressure trend",
+        "--next", "add pressure deltas", "--json", cwd=root,
+    )  # fmt: skip
+    assert note.code == 0, note.stderr
+    adr = run_factory(
+        "adr", "new", "Reject features/weather_v1 for rain", "--status", "accepted", cwd=root
+    )
+    assert adr.code == 0, adr.stderr
+    ran = run_factory("why", "features/weather_v1", "--json", cwd=root)
+    assert ran.code == 0, ran.stderr
+    data = ran.doc["data"]
+    assert [r["run_id"] for r in data["runs"]] == [trained["base"]]
+    assert data["runs"][0]["verdict"] == "no baseline"  # nothing earlier to compare with
+    assert [n["text"] for n in data["notes"]] == ["weather_v1 misses the pressure trend"]
+    assert [a["number"] for a in data["adrs"]] == [1]
+
+    v2 = run_factory("why", "features/weather_v2", "--json", cwd=root).doc["data"]
+    assert [r["run_id"] for r in v2["runs"]] == [trained["lagged"], trained["deep"]]
+    first = v2["runs"][0]
+    assert first["baseline_run_id"] == trained["base"]
+    assert first["baseline_version"] == "weather_v1" and first["differs_in"] == ["features"]
+    assert first["comparison"]["windows_match"] is True
+    assert first["verdict"] in {"better", "worse", "inconclusive"}
+    assert [p["plan_id"] for p in v2["plans"]] == [trained["plan_id"], trained["high_plan"]]
+    assert sum(v2["tally"].values()) == 2
+
+    unknown = run_factory("why", "weather_v2", "--json", cwd=root)
+    assert unknown.code == 2
+
+
+def test_effects_from_one_factor_pairs(trained: dict[str, Any]) -> None:
+    ran = run_factory("effects", "rain", "--json", cwd=trained["root"])
+    assert ran.code == 0, ran.stderr
+    data = ran.doc["data"]
+    assert data["runs"] == 3 and data["pairs"] == 2  # base-deep differs in two things
+    by_factor = {e["factor"]: e for e in data["effects"]}
+    assert set(by_factor) == {"features", "hparams.depth"}
+    features = by_factor["features"]
+    assert features["change"] == "weather_v1 -> weather_v2" and features["pairs"] == 1
+    assert features["runs"] == [[trained["base"], trained["lagged"]]]
+    root = trained["root"]
+    deltas = [
+        a - b
+        for a, b in zip(
+            _fold_auc(_report(root, trained["lagged"])),
+            _fold_auc(_report(root, trained["base"])),
+            strict=True,
+        )
+    ]
+    assert features["mean_delta"] == pytest.approx(sum(deltas) / 4, abs=1e-6)
+    low, high = features["interval"]
+    assert low <= features["mean_delta"] <= high
+    expected = "helps" if low > 0 else "hurts" if high < 0 else "inconclusive"
+    assert features["verdict"] == expected
+    assert by_factor["hparams.depth"]["change"] == "4 -> 6"
+    sizes = [abs(e["mean_delta"]) for e in data["effects"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+    missing = run_factory("effects", "snow", "--json", cwd=root)
+    assert missing.code == 3 and missing.doc["error"]["code"] == "unknown_model"
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    ran = run_factory("demo", str(target), "--json", cwd=tmp_path, env=ENV, timeout=300)
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.lstrip().startswith("{")  # narration stays on stderr
+    assert "demo: snapshot" in ran.stderr
+    data = ran.doc["data"]
+    runs = data["runs"]
+    assert {r["model"] for r in runs} == {"rain", "temp"} and len(runs) == 7
+    assert {r["components"]["features"] for r in runs} == {"weather_v1", "weather_v2"}
+    assert len({r["run_id"] for r in runs}) == 7
+    assert all(r["expectation"] is not None for r in runs)
+    assert {c["model"] for c in data["comparisons"]} == {"rain", "temp"}
+    assert data["effects"]["rain"] and data["effects"]["temp"]
+    assert Path(data["adr"]).is_file()
+    assert "factory status" in ran.doc["next"]
+    for model in ("rain", "temp"):
+        card = (target / "cards" / f"{model}.md").read_text()
+        assert "weather_v2 against weather_v1" in card
+    status = run_factory("status", "--json", cwd=target)
+    assert status.code == 0
+    rain = next(m for m in status.doc["data"]["models"] if m["name"] == "rain")
+    assert rain["next_ideas"] and rain["card"]["entries"] == 4
+
+    again = run_factory("demo", str(target), "--json", cwd=tmp_path, env=ENV, timeout=300)
+    assert again.code == 0, again.stderr
+    assert all(r["reused"] for r in again.doc["data"]["runs"])
+    assert len(list((target / "adrs").glob("*.md"))) == 1
+    assert (target / "cards" / "rain.md").read_text().count("note_id:") == 1
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "thesis.tex").write_text("mine")
+    refused = run_factory("demo", str(busy), "--json", cwd=tmp_path)
+    assert refused.code == 3 and refused.doc["error"]["code"] == "demo_target_not_empty"
+    assert sorted(p.name for p in busy.iterdir()) == ["thesis.tex"]
