@@ -1,0 +1,234 @@
+"""`factory components|train|runs|show|curves|compare|check features`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from core.cli.registry import Context, Reply, arg, command
+from core.errors import ExitCode
+
+
+@command(
+    "components",
+    help="list component versions (features, labels, hparams, arch, metrics, ...) with hashes",
+    schema="factory.components/1",
+    args=[arg("--kind", help="only this kind, e.g. features")],
+)
+def components(ctx: Context) -> Reply:
+    from core.experiments.queries import list_component_infos
+
+    result = list_component_infos(ctx.workspace, ctx.args.kind)
+    next_commands = [
+        f"factory check features {c.version}" for c in result.components if c.kind == "features"
+    ][:2]
+    return Reply(result, next=[*next_commands, "factory runs"])
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, dict[str, Any]], None] | None]:
+    """A Rich progress bar per fold on stderr for people; plain lines when stderr is a file."""
+    if not enabled:
+        yield None
+        return
+    if not sys.stderr.isatty():
+
+        def lines(event: str, info: dict[str, Any]) -> None:
+            if event == "fold_end":
+                scores = ", ".join(
+                    f"{k}={v:.4f}" for k, v in info["metrics"].items() if isinstance(v, float)
+                )
+                label = "final model" if info["fold"] == "final" else f"fold {info['fold']}"
+                print(f"factory: {label} done {scores}".rstrip(), file=sys.stderr, flush=True)
+
+        yield lines
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[scores]}"),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    tasks: dict[Any, Any] = {}
+
+    def update(event: str, info: dict[str, Any]) -> None:
+        if event == "fold_start":
+            tasks[info["fold"]] = bar.add_task(info["label"], total=info["iterations"], scores="")
+        elif event == "iteration":
+            bar.update(tasks[info["fold"]], completed=info["iteration"] + 1)
+        elif event == "fold_end":
+            task = tasks[info["fold"]]
+            scores = "  ".join(
+                f"{k} {v:.4f}" for k, v in info["metrics"].items() if isinstance(v, float)
+            )
+            bar.update(task, completed=bar.tasks[task].total, scores=scores)
+
+    update.per_iteration = True  # type: ignore[attr-defined]
+    with bar:
+        yield update
+
+
+@command(
+    "train",
+    help="train a model walk-forward (or return the existing run with the same inputs)",
+    schema="factory.train/1",
+    args=[
+        arg("model", help="model name from factory.toml"),
+        arg("--plan", dest="plan_id", help="carry out a recorded plan (its components)"),
+        arg("--features", help="features version (default: the model's in factory.toml)"),
+        arg("--labels", help="labels version"),
+        arg("--hparams", help="hyperparameters version"),
+        arg("--arch", help="architecture version"),
+        arg("--snapshot", help="snapshot id (default: the newest of the model's dataset)"),
+        arg("--force", action="store_true", help="retrain even if this run exists"),
+        arg("--threads", type=int, help="CatBoost threads (default: all cores)"),
+        arg("--quiet", action="store_true", help="no progress on stderr"),
+    ],
+    mutating=True,
+)
+def train(ctx: Context) -> Reply:
+    from core.experiments.train import train_run
+
+    a = ctx.args
+    with _progress(not a.quiet) as progress:
+        result = train_run(
+            ctx.workspace,
+            a.model,
+            features=a.features,
+            labels=a.labels,
+            hparams=a.hparams,
+            arch=a.arch,
+            snapshot=a.snapshot,
+            plan_id=a.plan_id,
+            force=a.force,
+            progress=progress,
+            thread_count=a.threads,
+        )
+    if result.reused and not a.quiet:
+        print(
+            f"factory: {result.run_id} already exists with these inputs; not retrained "
+            "(use --force to retrain)",
+            file=sys.stderr,
+        )
+    return Reply(
+        result,
+        next=[
+            f"factory show {result.run_id}",
+            f"factory curves {result.run_id}",
+            f"factory runs {result.model}",
+            f'factory note {result.run_id} "what you learned"',
+        ],
+    )
+
+
+@command(
+    "runs",
+    help="run history with components and the primary metric",
+    schema="factory.runs/1",
+    args=[
+        arg("model", nargs="?", help="only this model's runs"),
+        arg("--limit", type=int, default=1000, help="show the newest N runs (default 1000)"),
+        arg("--all", dest="all_runs", action="store_true", help="show every run"),
+    ],
+)
+def runs(ctx: Context) -> Reply:
+    from core.errors import UsageError
+    from core.experiments.queries import runs_table
+
+    if ctx.args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    limit = None if ctx.args.all_runs else ctx.args.limit
+    result = runs_table(ctx.workspace, ctx.args.model, limit)
+    next_commands = []
+    if len(result.runs) >= 2:
+        next_commands.append(f"factory compare {result.runs[-2].run_id} {result.runs[-1].run_id}")
+    if result.runs:
+        next_commands.append(f"factory show {result.runs[-1].run_id}")
+    if result.truncated:
+        next_commands.append("factory runs --all" + (f" {result.model}" if result.model else ""))
+    else:
+        next_commands += [f"factory train {m}" for m in ctx.workspace.config.models][:2]
+    return Reply(result, next=next_commands)
+
+
+@command(
+    "show",
+    help="the whole report of a run",
+    schema="factory.show/1",
+    args=[arg("run", help="run id (or a unique prefix)")],
+)
+def show(ctx: Context) -> Reply:
+    from core.experiments.queries import show_run
+
+    report = show_run(ctx.workspace, ctx.args.run)
+    run_id = report["run_id"]
+    return Reply(report, next=[f"factory curves {run_id}", f"factory runs {report.get('model')}"])
+
+
+@command(
+    "curves",
+    help="loss curves per iteration and fold (learn and validation)",
+    schema="factory.curves/1",
+    args=[arg("run", help="run id (or a unique prefix)")],
+)
+def curves(ctx: Context) -> Reply:
+    from core.experiments.queries import run_curves
+
+    result = run_curves(ctx.workspace, ctx.args.run)
+    return Reply(
+        result,
+        next=[
+            f"factory show {result.run_id}",
+            f"factory query \"SELECT * FROM curves WHERE run_id = '{result.run_id}'\"",
+        ],
+    )
+
+
+@command(
+    "compare",
+    help="paired per-fold comparison of RUN_B against RUN_A on the primary metric",
+    schema="factory.compare/1",
+    args=[arg("run_a", help="baseline run"), arg("run_b", help="challenger run")],
+)
+def compare(ctx: Context) -> Reply:
+    from core.experiments.queries import compare_runs
+
+    result = compare_runs(ctx.workspace, ctx.args.run_a, ctx.args.run_b)
+    return Reply(
+        result,
+        next=[
+            f'factory note {result.run_b} "{result.verdict} than {result.run_a}: why?"',
+            f"factory curves {result.run_b}",
+        ],
+    )
+
+
+@command(
+    "check features",
+    help="point-in-time check: recompute features on history cut at several dates",
+    schema="factory.check.features/1",
+    args=[
+        arg("version", help="features version, e.g. weather_v2"),
+        arg("--model", help="model whose dataset to use (default: one using these features)"),
+        arg("--snapshot", help="snapshot id (default: the newest of the dataset)"),
+    ],
+)
+def check_features(ctx: Context) -> Reply:
+    from core.experiments.pit import check_point_in_time
+
+    result = check_point_in_time(ctx.workspace, ctx.args.version, ctx.args.model, ctx.args.snapshot)
+    if result.ok:
+        return Reply(result, next=[f"factory train {result.model} --features {ctx.args.version}"])
+    return Reply(
+        result,
+        next=[f"factory check features {ctx.args.version} --model {result.model}"],
+        exit_code=ExitCode.CHECK_FAILED,
+    )

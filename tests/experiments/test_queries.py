@@ -1,0 +1,259 @@
+"""runs, show, curves, compare, check features, status, query views and the run index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_factory
+
+LEAKY_SHIFT = '''"""Leaky on purpose: uses tomorrow's temperature."""
+
+def build(frame, time_column, entity_columns):
+    import pandas as pd
+
+    out = pd.DataFrame(index=frame.index)
+    out["temp_max"] = frame["temp_max"]
+    out["temp_max_tomorrow"] = frame["temp_max"].shift(-1)
+    return out
+'''
+LEAKY_CENTERED = '''"""Leaky on purpose: a centred 5-day rolling mean."""
+
+def build(frame, time_column, entity_columns):
+    import pandas as pd
+
+    out = pd.DataFrame(index=frame.index)
+    out["wind_centered"] = frame["wind"].rolling(5, center=True, min_periods=1).mean()
+    return out
+'''
+
+
+def test_runs_lists_history_with_components_and_best(trained: dict[str, Any]) -> None:
+    ran = run_factory("runs", "--json", cwd=trained["root"])
+    assert ran.code == 0, ran.stderr
+    data = ran.doc["data"]
+    assert data["count"] == 3
+    assert {r["run_id"] for r in data["runs"]} == {
+        trained["rain_v2"],
+        trained["rain_v1"],
+        trained["temp"],
+    }
+    rain = [r for r in data["runs"] if r["model"] == "rain"]
+    best = max(rain, key=lambda r: r["primary"]["mean"])
+    assert data["best"]["rain"] == best["run_id"]
+    assert rain[0]["components"]["features"] in ("weather_v1", "weather_v2")
+    only = run_factory("runs", "temp", "--json", cwd=trained["root"]).doc["data"]
+    assert [r["run_id"] for r in only["runs"]] == [trained["temp"]]
+    assert only["runs"][0]["primary"]["name"] == "mae"
+    assert run_factory("runs", "snow", "--json", cwd=trained["root"]).code == 3
+
+
+def test_show_accepts_a_prefix_and_returns_the_whole_report(trained: dict[str, Any]) -> None:
+    run_id = trained["temp"]
+    ran = run_factory("show", run_id[:6], "--json", cwd=trained["root"])
+    assert ran.code == 0, ran.stderr
+    stored = json.loads((trained["root"] / "reports" / f"{run_id}.json").read_text())
+    assert ran.doc["data"] == stored
+    missing = run_factory("show", "r-000000", "--json", cwd=trained["root"])
+    assert missing.code == 3 and missing.doc["error"]["code"] == "unknown_run"
+
+
+def test_curves_per_fold_learn_and_validation(trained: dict[str, Any]) -> None:
+    ran = run_factory("curves", trained["temp"], "--json", cwd=trained["root"])
+    assert ran.code == 0, ran.stderr
+    data = ran.doc["data"]
+    assert data["metric"] == "RMSE" and len(data["folds"]) == 4
+    assert all(len(f["learn"]) == 30 == len(f["validation"]) for f in data["folds"])
+    assert len(data["final"]["learn"]) == 30
+
+
+def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
+    from core.experiments import compare_runs
+    from core.workspace import Workspace
+
+    ran = run_factory(
+        "compare", trained["rain_v1"], trained["rain_v2"], "--json", cwd=trained["root"]
+    )
+    assert ran.code == 0, ran.stderr
+    data = ran.doc["data"]
+    a = json.loads((trained["root"] / "reports" / f"{trained['rain_v1']}.json").read_text())
+    b = json.loads((trained["root"] / "reports" / f"{trained['rain_v2']}.json").read_text())
+    deltas = [
+        fb["metrics"]["auc"] - fa["metrics"]["auc"]
+        for fa, fb in zip(a["folds"], b["folds"], strict=True)
+    ]
+    assert [f["delta"] for f in data["folds"]] == pytest.approx(deltas)
+    assert data["mean_delta"] == pytest.approx(sum(deltas) / 4)
+    low, high = data["interval"]
+    assert low < data["mean_delta"] < high
+    assert data["wins_a"] + data["wins_b"] + data["ties"] == 4
+    expected = "better" if low > 0 else "worse" if high < 0 else "inconclusive"
+    assert data["verdict"] == expected
+    # Swapping the runs mirrors the verdict.
+    swapped = compare_runs(Workspace(trained["root"]), trained["rain_v2"], trained["rain_v1"])
+    mirror = {"better": "worse", "worse": "better", "inconclusive": "inconclusive"}
+    assert swapped.verdict == mirror[data["verdict"]]
+    assert swapped.mean_delta == pytest.approx(-data["mean_delta"])
+
+
+def test_compare_minimize_metric_orients_the_verdict(trained: dict[str, Any]) -> None:
+    from core.experiments import compare_runs
+    from core.workspace import Workspace
+
+    same = compare_runs(Workspace(trained["root"]), trained["temp"], trained["temp"])
+    assert same.mean_delta == 0 and same.verdict == "inconclusive" and same.ties == 4
+    assert same.direction == "minimize"
+
+
+def test_compare_refuses_different_metrics_or_windows(trained: dict[str, Any]) -> None:
+    root = trained["root"]
+    ran = run_factory("compare", trained["rain_v2"], trained["temp"], "--json", cwd=root)
+    assert ran.code == 3 and ran.doc["error"]["code"] == "not_comparable"
+    config = root / "factory.toml"
+    config.write_text(config.read_text().replace("test_days = 90", "test_days = 60"))
+    other = run_factory("train", "rain", "--hparams", "tiny", "--threads", "2", "--json", cwd=root)
+    assert other.code == 0, other.stderr
+    assert other.doc["data"]["run_id"] != trained["rain_v2"]  # validation settings are inputs
+    ran = run_factory(
+        "compare", trained["rain_v2"], other.doc["data"]["run_id"], "--json", cwd=root
+    )
+    assert ran.code == 3 and "different windows" in ran.doc["error"]["message"]
+
+
+@pytest.mark.parametrize("source", [LEAKY_SHIFT, LEAKY_CENTERED], ids=["shift", "centered"])
+def test_check_features_catches_leaks(trained: dict[str, Any], source: str) -> None:
+    root = trained["root"]
+    folder = root / "components" / "features"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "leaky_v1.py").write_text(source)
+    ran = run_factory("check", "features", "leaky_v1", "--json", cwd=root)
+    assert ran.code == 1, ran.stdout
+    data = ran.doc["data"]
+    assert data["ok"] is False and data["violations"]
+    assert all(c["changed_rows"] >= 1 for c in data["cuts"])
+    violation = data["violations"][0]
+    assert violation["time"][:10] <= violation["cut"]
+
+
+def test_check_features_passes_builtins(trained: dict[str, Any]) -> None:
+    for version in ("weather_v1", "weather_v2"):
+        ran = run_factory("check", "features", version, "--json", cwd=trained["root"])
+        assert ran.code == 0, ran.stdout
+        assert ran.doc["data"]["ok"] is True and len(ran.doc["data"]["cuts"]) == 5
+
+
+def test_status_shows_best_last_and_count(trained: dict[str, Any]) -> None:
+    doc = run_factory("status", "--json", cwd=trained["root"]).doc
+    rain = next(m for m in doc["data"]["models"] if m["name"] == "rain")
+    assert rain["runs"] == 2 and rain["interrupted"] == []
+    assert rain["best_run"]["run_id"] in (trained["rain_v1"], trained["rain_v2"])
+    assert rain["last_run"]["run_id"] == trained["rain_v1"]
+
+
+def test_views_answer_from_runs_and_are_empty_in_a_fresh_workspace(
+    trained: dict[str, Any], workspace: Path
+) -> None:
+    root = trained["root"]
+    shutil.rmtree(root / ".factory")  # the index is regenerable: views rebuild it
+    queries = {
+        "SELECT count(*) AS n FROM runs": 3,
+        "SELECT count(*) AS n FROM folds": 12,
+        "SELECT count(*) AS n FROM metrics": 4 * 3 * 2 + 4 * 2,
+        "SELECT count(*) AS n FROM params WHERE name = 'iterations' AND value = '30'": 3,
+        "SELECT count(*) AS n FROM curves": 3 * 4 * 2 * 30,
+    }
+    for sql, expected in queries.items():
+        ran = run_factory("query", sql, "--json", cwd=root)
+        assert ran.code == 0, ran.stdout
+        assert ran.doc["data"]["rows"][0]["n"] == expected, sql
+        empty = run_factory("query", sql, "--json", cwd=workspace)
+        assert empty.code == 0 and empty.doc["data"]["rows"][0]["n"] == 0
+
+
+def test_index_compacts_rebuilds_and_follows_reports(trained: dict[str, Any]) -> None:
+    from core.experiments import index
+    from core.workspace import Workspace
+
+    root = trained["root"]
+    ws = Workspace(root)
+    template = json.loads((root / "reports" / f"{trained['temp']}.json").read_text())
+    from core.atomic import write_json
+
+    for n in range(70):
+        run_id = f"r-fake{n:08d}"
+        write_json(root / "reports" / f"{run_id}.json", {**template, "run_id": run_id})
+    runs = index.list_runs(ws)
+    assert len(runs) == 3 + 70
+    manifest = json.loads((root / ".factory" / "index" / "manifest.json").read_text())
+    assert manifest["runs"] == len(runs)
+    (root / "reports" / "r-fake00000000.json").unlink()
+    (root / ".factory" / "index" / "runs" / "r-fake00000001.json").unlink()
+    again = index.list_runs(ws)
+    ids = {r.run_id for r in again}
+    assert "r-fake00000000" not in ids and "r-fake00000001" in ids
+    assert len(again) == len(runs) - 1
+    assert (root / ".factory" / "index" / "runs" / "r-fake00000001.json").is_file()
+    best = index.best_run(ws, "temp")
+    assert best is not None and best.primary["mean"] == min(
+        r.primary["mean"] for r in again if r.model == "temp"
+    )
+
+
+def test_runs_limit_shows_the_newest(trained: dict[str, Any]) -> None:
+    data = run_factory("runs", "--limit", "1", "--json", cwd=trained["root"]).doc["data"]
+    assert data["count"] == 3 and data["shown"] == 1 and data["truncated"] is True
+    newest = run_factory("runs", "--all", "--json", cwd=trained["root"]).doc["data"]["runs"][-1]
+    assert data["runs"][0]["run_id"] == newest["run_id"]
+
+
+READER = """
+import json, sys
+from pathlib import Path
+from core.experiments import index
+from core.workspace import Workspace
+ws = Workspace(Path(sys.argv[1]))
+seen = []
+for _ in range(40):
+    index._CACHE.clear()
+    ids = [s["run_id"] for s in index.read_summaries(ws)]
+    assert len(ids) == len(set(ids)), "a run was counted twice"
+    seen.append(len(ids))
+print(json.dumps(seen))
+"""
+
+
+def test_readers_never_double_count_while_runs_are_written(trained: dict[str, Any]) -> None:
+    """Readers compact while a writer adds runs: counts only grow, never duplicate."""
+    import subprocess
+    import sys
+
+    from core.atomic import write_json
+    from core.experiments import index
+    from core.workspace import Workspace
+    from tests.conftest import REPO
+
+    root = trained["root"]
+    template = json.loads((root / "reports" / f"{trained['temp']}.json").read_text())
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(root)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    ws = Workspace(root)
+    for n in range(120):
+        report = {**template, "run_id": f"r-conc{n:08d}"}
+        write_json(root / "reports" / f"{report['run_id']}.json", report)
+        index.write_summary(ws, report)
+    for reader in readers:
+        out, _ = reader.communicate(timeout=120)
+        assert reader.returncode == 0
+        counts = json.loads(out)
+        assert all(3 <= c <= 123 for c in counts) and counts == sorted(counts)
+    index._CACHE.clear()
+    assert len(index.read_summaries(ws)) == 123
