@@ -116,21 +116,18 @@ def _parse_time(frame: pd.DataFrame, column: str, out: _Collector) -> pd.Series:
         parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    for position in range(len(parsed)):
-        if pd.isna(parsed.iloc[position]):
-            value = raw.iloc[position]
-            if pd.isna(value):
-                out.add(column, position, "time_not_null", None, f"{column} is empty")
-            else:
-                out.add(
-                    column,
-                    position,
-                    "time_parseable",
-                    value,
-                    f"{column} value {value!r} is not a date/time",
-                )
-            if out.count > MAX_FAILURES * 20:
-                break
+    for position in parsed.isna().to_numpy().nonzero()[0][: MAX_FAILURES * 20]:
+        value = raw.iloc[int(position)]
+        if pd.isna(value):
+            out.add(column, int(position), "time_not_null", None, f"{column} is empty")
+        else:
+            out.add(
+                column,
+                int(position),
+                "time_parseable",
+                value,
+                f"{column} value {value!r} is not a date/time",
+            )
     return parsed
 
 

@@ -1,0 +1,1 @@
+"""Operations: drift checks, promotion gates, tiers, batch prediction with lineage, alerts."""

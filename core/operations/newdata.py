@@ -1,0 +1,344 @@
+"""`factory check new-data MODEL --snapshot NEW`: does more data alone help the champion?
+
+The champion (prod, else staging, else the best run) was trained on an older snapshot. Its
+recipe (the same components, hyperparameters and seed) is retrained on the newer snapshot's
+rows up to `gap_days` before an evaluation window, and both models score that window:
+the newest days, which only the new snapshot covers. The window is at most `test_days`
+long and at most half of the new days after the gap, so the retrained model always sees
+new rows the champion never saw. The window is cut into four blocks for a paired view.
+
+Verdict: `helps` (better on the whole window by more than the staging gate's `min_delta`
+and in at least three quarters of the blocks), `does_not_help` (no better on the whole window
+and in at most half of the blocks: the model is not short of data; its features or
+architecture need work), otherwise `inconclusive`. Recorded in `reports/newdata-<id>.json`,
+with the id hashed from the inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.atomic import write_json
+from core.errors import FactoryError, UsageError
+from core.ids import hash_inputs
+from core.operations.common import load_run, model_config, read_json
+from core.workspace import Workspace
+
+NEWDATA_SCHEMA = "factory.check.new_data/1"
+MIN_WINDOW_DAYS = 7
+BLOCKS = 4
+"""The window is cut into this many blocks of whole days (at least a week each)."""
+
+
+@dataclass(frozen=True)
+class NewDataResult:
+    check_id: str
+    model: str
+    champion: str
+    champion_tier: str
+    """prod, staging or best (no tier held)."""
+    old_snapshot: str
+    new_snapshot: str
+    verdict: str
+    """helps, does_not_help or inconclusive."""
+    reason: str
+    metric: str
+    direction: str
+    window: list[str] | None
+    """[first, last] day scored by both models."""
+    window_rows: int
+    train_end: str | None
+    """Last day the retrained model learned from."""
+    new_training_rows: int
+    """Rows the retrained model saw that the champion did not."""
+    champion_score: float | None
+    retrained_score: float | None
+    improvement: float | None
+    """Oriented so that positive means the retrained model is better."""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    wins: int = 0
+    next: list[str] = field(default_factory=list)
+    report_path: str = ""
+    reused: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _champion(ws: Workspace, model: str) -> tuple[str, str]:
+    from core.experiments.index import best_run
+    from core.operations.tiers import read_tiers
+
+    tiers = read_tiers(ws, model)
+    for tier in ("prod", "staging"):
+        if tiers.get(tier):
+            return str(tiers[tier]), tier
+    best = best_run(ws, model)
+    if best is None:
+        raise FactoryError(
+            "no_champion",
+            f"{model} has no run yet: nothing to retrain",
+            hint=f"Train one with `factory train {model}`.",
+        )
+    return best.run_id, "best"
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResult:
+    """See the module docstring."""
+    from core.data.snapshots import get_manifest
+
+    config = model_config(ws, model)
+    champion_id, champion_tier = _champion(ws, model)
+    report = load_run(ws, champion_id)
+    old_snapshot = str(report["snapshot_id"])
+    manifest = get_manifest(ws, new_snapshot)
+    if manifest.get("dataset") != config.dataset:
+        raise UsageError(
+            f"Snapshot {new_snapshot} is of dataset {manifest.get('dataset')!r}; {model} uses {config.dataset!r}",
+            hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
+        )
+    validation = ws.config.validation
+    min_delta = ws.config.gates["staging"].min_delta
+    inputs = {
+        "model": model,
+        "champion": champion_id,
+        "new_snapshot": new_snapshot,
+        "validation": [validation.gap_days, validation.test_days, validation.seed],
+        "min_delta": min_delta,
+        "components": {
+            k: (v or {}).get("hash") for k, v in (report.get("components") or {}).items()
+        },
+    }
+    check_id = "newdata-" + hash_inputs(inputs)
+    path = ws.reports_dir / f"{check_id}.json"
+    existing = read_json(path)
+    if isinstance(existing, dict) and existing.get("check_id") == check_id:
+        names = NewDataResult.__dataclass_fields__
+        return NewDataResult(
+            **{**{k: v for k, v in existing.items() if k in names}, "reused": True}
+        )
+
+    primary = report.get("primary_metric") or {}
+    metric, direction = str(primary.get("name")), str(primary.get("direction") or config.direction)
+    base = {
+        "check_id": check_id,
+        "model": model,
+        "champion": champion_id,
+        "champion_tier": champion_tier,
+        "old_snapshot": old_snapshot,
+        "new_snapshot": new_snapshot,
+        "metric": metric,
+        "direction": direction,
+        "report_path": f"reports/{check_id}.json",
+    }
+    old_end = str((get_manifest(ws, old_snapshot).get("time_range") or [None, None])[1])
+    new_end = str((manifest.get("time_range") or [None, None])[1])
+    result = _evaluate(ws, model, report, new_snapshot, old_end, new_end, base, min_delta)
+    write_json(path, {"schema": NEWDATA_SCHEMA, **result.to_dict()})
+    from core.events import emit
+
+    emit(
+        ws.events_dir,
+        "check.new_data",
+        run_id=champion_id,
+        model=model,
+        dataset_id=new_snapshot,
+        check_id=check_id,
+        verdict=result.verdict,
+        improvement=result.improvement,
+    )
+    if result.verdict == "does_not_help":
+        from core.operations.alerts import raise_alert
+
+        raise_alert(
+            ws,
+            "new_data_no_help",
+            check_id,
+            f"{model}: new data ({new_snapshot}) does not help {champion_id}: {result.reason}",
+            model=model,
+            details={"check_id": check_id, "improvement": result.improvement},
+        )
+    return result
+
+
+def _inconclusive(base: dict[str, Any], reason: str, model: str, **more: Any) -> NewDataResult:
+    values: dict[str, Any] = {
+        "window": None,
+        "window_rows": 0,
+        "train_end": None,
+        "new_training_rows": 0,
+        "champion_score": None,
+        "retrained_score": None,
+        "improvement": None,
+    }
+    values.update(more)
+    return NewDataResult(
+        **base,
+        **values,
+        verdict="inconclusive",
+        reason=reason,
+        next=["factory data list", f"factory runs {model}"],
+    )
+
+
+def _evaluate(
+    ws: Workspace,
+    model: str,
+    report: dict[str, Any],
+    new_snapshot: str,
+    old_end: str,
+    new_end: str,
+    base: dict[str, Any],
+    min_delta: float,
+) -> NewDataResult:
+    import numpy as np
+    import pandas as pd
+
+    from core.data.snapshots import load_snapshot
+    from core.experiments.train import _module, build_matrix, resolve_inputs
+    from core.operations.predict import _load_model
+
+    validation = ws.config.validation
+    old_last = pd.Timestamp(old_end).normalize()
+    new_last = pd.Timestamp(new_end).normalize()
+    new_days = int((new_last - old_last).days)
+    gap = validation.gap_days
+    length = min(validation.test_days, (new_days - gap) // 2)
+    if length < MIN_WINDOW_DAYS:
+        return _inconclusive(
+            base,
+            f"{new_snapshot} adds {max(new_days, 0)} days after {old_last.date()}; the check needs at least "
+            f"{2 * MIN_WINDOW_DAYS + gap} ({MIN_WINDOW_DAYS} to learn from, a {gap}-day gap, "
+            f"{MIN_WINDOW_DAYS} to score)",
+            model,
+        )
+    window_start = new_last - pd.Timedelta(days=length - 1)
+    train_end = window_start - pd.Timedelta(days=gap + 1)
+    components = {k: (v or {}).get("version") for k, v in (report.get("components") or {}).items()}
+    inputs = resolve_inputs(
+        ws,
+        model,
+        features=components.get("features"),
+        labels=components.get("labels"),
+        hparams=components.get("hparams"),
+        arch=components.get("arch"),
+        snapshot=new_snapshot,
+    )
+    frame = load_snapshot(ws, new_snapshot)
+    frame = frame.sort_values(inputs.time_column, kind="mergesort").reset_index(drop=True)
+    modules = {k: _module(inputs.components[k]) for k in ("features", "labels", "arch", "metrics")}
+    features, labels, categorical = build_matrix(
+        inputs, frame, modules["features"], modules["labels"]
+    )
+    days = frame[inputs.time_column].dt.normalize()
+    labelled = labels.notna().to_numpy()
+    in_window = ((days >= window_start) & (days <= new_last)).to_numpy() & labelled
+    in_train = (days <= train_end).to_numpy() & labelled
+    new_rows = int(((days > old_last) & (days <= train_end)).to_numpy().sum())
+    if in_window.sum() == 0:
+        return _inconclusive(base, "no labelled rows in the newest window", model)
+
+    champion, meta, champion_arch = _load_model(ws, report)
+    names = list(meta.get("feature_names") or features.columns)
+    x_window = features.loc[in_window, names]
+    y_window = labels[in_window].to_numpy()
+    champion_pred = np.asarray(
+        champion_arch.predict(champion, x_window, report.get("task")), dtype=float
+    )
+
+    arch = modules["arch"]
+    threads = 2
+    challenger = arch.make_model(inputs.model.task, dict(inputs.hparams), inputs.seed, threads)
+    x_train = features.loc[in_train, names]
+    challenger.fit(x_train, labels[in_train], cat_features=[c for c in categorical if c in names])
+    challenger_pred = np.asarray(arch.predict(challenger, x_window, inputs.model.task), dtype=float)
+
+    compute = modules["metrics"].compute
+    metric, direction = base["metric"], base["direction"]
+    sign = 1.0 if direction == "maximize" else -1.0
+    champion_score = _finite(compute(y_window, champion_pred).get(metric))
+    retrained_score = _finite(compute(y_window, challenger_pred).get(metric))
+    improvement = (
+        sign * (retrained_score - champion_score)
+        if champion_score is not None and retrained_score is not None
+        else None
+    )
+    window_days = days[in_window].to_numpy()
+    block_days = max(MIN_WINDOW_DAYS, length // BLOCKS)
+    block_of = (
+        (window_days - np.datetime64(window_start)) // np.timedelta64(block_days, "D")
+    ).astype(int)
+    block_of = np.minimum(block_of, BLOCKS - 1)
+    blocks = []
+    for block in sorted(set(block_of.tolist())):
+        mask = block_of == block
+        a = _finite(compute(y_window[mask], champion_pred[mask]).get(metric))
+        b = _finite(compute(y_window[mask], challenger_pred[mask]).get(metric))
+        delta = sign * (b - a) if a is not None and b is not None else None
+        first = window_start + pd.Timedelta(days=block_days * block)
+        blocks.append(
+            {
+                "block": int(block),
+                "start": str(first.date()),
+                "rows": int(mask.sum()),
+                "champion": a,
+                "retrained": b,
+                "improvement": delta,
+            }
+        )
+    scored = [b for b in blocks if b["improvement"] is not None]
+    wins = sum(1 for b in scored if b["improvement"] > 0)
+    if improvement is None or not scored:
+        verdict, reason = (
+            "inconclusive",
+            f"{metric} is undefined on the window (e.g. one class only)",
+        )
+    elif improvement > min_delta and wins >= math.ceil(0.75 * len(scored)):
+        verdict = "helps"
+        reason = (
+            f"{metric} {improvement:+.4f} on the window, better in {wins} of {len(scored)} blocks"
+        )
+    elif improvement <= 0 and wins <= len(scored) / 2:
+        verdict = "does_not_help"
+        reason = (
+            f"{metric} {improvement:+.4f} on the window, better in only {wins} of {len(scored)} blocks: "
+            "the model is not short of data; its features or architecture need work"
+        )
+    else:
+        verdict = "inconclusive"
+        reason = (
+            f"{metric} {improvement:+.4f} on the window, better in {wins} of {len(scored)} blocks"
+        )
+    next_commands = (
+        [f"factory train {model} --snapshot {new_snapshot}"]
+        if verdict == "helps"
+        else [
+            f"factory plan {model} --intent 'new features or architecture'",
+            f"factory runs {model}",
+        ]
+    )
+    return NewDataResult(
+        **base,
+        verdict=verdict,
+        reason=reason,
+        window=[str(window_start.date()), str(new_last.date())],
+        window_rows=int(in_window.sum()),
+        train_end=str(train_end.date()),
+        new_training_rows=new_rows,
+        champion_score=champion_score,
+        retrained_score=retrained_score,
+        improvement=improvement,
+        blocks=blocks,
+        wins=wins,
+        next=next_commands,
+    )

@@ -1,0 +1,102 @@
+"""Views over operations files: `inference` (one row per prediction), `gates`, `drift`,
+`alerts`."""
+
+from __future__ import annotations
+
+from core.store import empty_select, has_files, sql_path, view
+from core.workspace import Workspace
+
+INFERENCE_COLUMNS = {
+    "ts": "VARCHAR",
+    "session_id": "VARCHAR",
+    "model": "VARCHAR",
+    "run_id": "VARCHAR",
+    "tier": "VARCHAR",
+    "batch_id": "VARCHAR",
+    "latency_ms": "DOUBLE",
+    "input_file": "VARCHAR",
+    "request_id": "VARCHAR",
+    "row": "BIGINT",
+    "input_hash": "VARCHAR",
+    "prediction": "DOUBLE",
+}
+GATE_COLUMNS = {
+    "gate_id": "VARCHAR",
+    "run_id": "VARCHAR",
+    "model": "VARCHAR",
+    "tier": "VARCHAR",
+    "incumbent": "VARCHAR",
+    "passed": "BOOLEAN",
+    "failed": "VARCHAR[]",
+    "created_at": "VARCHAR",
+}
+DRIFT_COLUMNS = {
+    "drift_id": "VARCHAR",
+    "model": "VARCHAR",
+    "drift_detected": "BOOLEAN",
+    "share": "DOUBLE",
+    "share_threshold": "DOUBLE",
+    "drifted_count": "BIGINT",
+    "column_count": "BIGINT",
+    "features_version": "VARCHAR",
+    "created_at": "VARCHAR",
+}
+ALERT_COLUMNS = {
+    "alert_id": "VARCHAR",
+    "kind": "VARCHAR",
+    "model": "VARCHAR",
+    "message": "VARCHAR",
+    "source": "VARCHAR",
+    "raised_at": "VARCHAR",
+    "state": "VARCHAR",
+    "acked_at": "VARCHAR",
+}
+
+
+def _columns(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+
+
+def _select(columns: dict[str, str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+@view(
+    "inference",
+    "one row per prediction from logs/inference (request id, run, tier, latency, input hash)",
+)
+def inference_sql(ws: Workspace) -> str:
+    if not has_files(ws.inference_dir, "date=*/*.jsonl"):
+        return empty_select(INFERENCE_COLUMNS)
+    glob = sql_path(ws.inference_dir / "date=*" / "*.jsonl")
+    # A torn last line reads as an all-null row (ignore_errors): drop it.
+    return (
+        f"SELECT {_select(INFERENCE_COLUMNS)} FROM read_json({glob}, format='newline_delimited', "
+        f"columns={_columns(INFERENCE_COLUMNS)}, ignore_errors=true, hive_partitioning=false) "
+        "WHERE request_id IS NOT NULL"
+    )
+
+
+@view("gates", "one row per gate verdict (reports/gate-*.json)")
+def gates_sql(ws: Workspace) -> str:
+    if not has_files(ws.reports_dir, "gate-*.json"):
+        return empty_select(GATE_COLUMNS)
+    glob = sql_path(ws.reports_dir / "gate-*.json")
+    return f"SELECT {_select(GATE_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(GATE_COLUMNS)})"
+
+
+@view("drift", "one row per drift check (reports/drift-*.json)")
+def drift_sql(ws: Workspace) -> str:
+    if not has_files(ws.reports_dir, "drift-*.json"):
+        return empty_select(DRIFT_COLUMNS)
+    glob = sql_path(ws.reports_dir / "drift-*.json")
+    return f"SELECT {_select(DRIFT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(DRIFT_COLUMNS)})"
+
+
+@view("alerts", "one row per alert, open or acknowledged (logs/alerts)")
+def alerts_sql(ws: Workspace) -> str:
+    folder = ws.logs_dir / "alerts"
+    if not has_files(folder, "al-*.json"):
+        return empty_select(ALERT_COLUMNS)
+    glob = sql_path(folder / "al-*.json")
+    return f"SELECT {_select(ALERT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(ALERT_COLUMNS)})"
