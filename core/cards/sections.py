@@ -96,9 +96,8 @@ def _summary(meta: dict[str, Any]) -> str:
         )
     tiers = meta.get("tiers") or {}
     if isinstance(tiers, dict) and tiers:
-        lines.append(
-            "- tiers: " + ", ".join(f"{tier}: `{run}`" for tier, run in tiers.items() if run)
-        )
+        held = [f"{tier}: `{run}`" for tier, run in tiers.items() if run and isinstance(run, str)]
+        lines.append("- tiers: " + (", ".join(held) if held else "none (all runs in dev)"))
     return "\n".join(lines)
 
 

@@ -205,7 +205,13 @@ def compare(ctx: Context) -> Reply:
     return Reply(
         result,
         next=[
-            f'factory note {result.run_b} "{result.verdict} than {result.run_a}: why?"',
+            f'factory note {result.run_b} "'
+            + (
+                f"no clear difference from {result.run_a}: why?"
+                if result.verdict == "inconclusive"
+                else f"{result.verdict} than {result.run_a}: why?"
+            )
+            + '"',
             f"factory curves {result.run_b}",
         ],
     )
