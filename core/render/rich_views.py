@@ -118,6 +118,56 @@ def history_view(data: dict[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
+def _run_brief(run: Any) -> str:
+    """`r-abc 0.691 ± 0.041` and its features/hparams, for a status cell."""
+    if not isinstance(run, dict) or not run.get("run_id"):
+        return "-"
+    components = run.get("components") or {}
+    recipe = " ".join(str(components[k]) for k in ("features", "hparams") if components.get(k))
+    mean, std = run.get("mean"), run.get("std")
+    score = (
+        f"{mean:.4g} ± {std:.2g}"
+        if isinstance(mean, float) and isinstance(std, float)
+        else cell(mean)
+    )
+    return f"{run['run_id']}\n{score}\n[dim]{recipe}[/dim]"
+
+
+def _model_notes(model: dict[str, Any]) -> list[Text]:
+    """One line per thing that needs attention: interrupted runs, gates, drift, alerts, plans,
+    ideas."""
+    name = str(model.get("name"))
+    lines: list[Text] = []
+
+    def line(label: str, body: str, style: str = "") -> None:
+        text = Text(f"{name}: ", style="bold")
+        text.append(f"{label} ", style=style or "cyan")
+        text.append(body)
+        lines.append(text)
+
+    for run in model.get("interrupted") or []:
+        run_id = run.get("run_id") if isinstance(run, dict) else run
+        line("interrupted", f"{run_id}: `factory train {name}` completes it", "red")
+    for tier, gate in (model.get("gates") or {}).items():
+        if isinstance(gate, dict) and gate.get("run_id"):
+            verdict = (
+                "pass" if gate.get("passed") else "FAIL " + ", ".join(gate.get("failed") or [])
+            )
+            line(f"gate {tier}", f"{gate['run_id']}: {verdict}")
+    drift = model.get("drift") or {}
+    if isinstance(drift, dict) and drift.get("drift_id"):
+        line("drift", f"{drift.get('drift_id')}: {'found' if drift.get('drifted') else 'none'}")
+    if model.get("open_alert_count"):
+        line("alerts", f"{model['open_alert_count']} open (`factory alerts`)", "red")
+    for plan in model.get("open_plans") or []:
+        if isinstance(plan, dict):
+            line("plan", f"{plan.get('plan_id')}: {plan.get('intent')}")
+    for idea in model.get("next_ideas") or []:
+        if isinstance(idea, dict):
+            line("next idea", str(idea.get("idea")))
+    return lines
+
+
 def status_view(data: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = []
     head = Text()
@@ -143,33 +193,31 @@ def status_view(data: dict[str, Any]) -> RenderableType:
     models = data.get("models") or []
     if models:
         table = Table(title="Models", title_justify="left", box=box.SIMPLE_HEAD, expand=False)
-        for column in ("name", "task", "dataset", "metric"):
-            table.add_column(column, overflow="fold")
-        details = Table.grid(padding=(0, 2))
-        details.add_column(style="bold", no_wrap=True)
-        details.add_column(style="cyan", no_wrap=True)
-        details.add_column(overflow="fold")
-        known = {"name", "task", "dataset", "primary_metric", "direction"}
+        for column in ("model", "metric", "runs", "best", "last", "tiers"):
+            table.add_column(column, no_wrap=column in ("model", "best", "last", "tiers"))
+        notes: list[Text] = []
         for model in models:
             arrow = {"maximize": "^", "minimize": "v"}.get(str(model.get("direction")), "")
-            table.add_row(
-                model.get("name"),
-                cell(model.get("task")),
-                cell(model.get("dataset")),
-                f"{cell(model.get('primary_metric'))} {arrow}".strip(),
+            tiers = model.get("tiers") or {}
+            held = [f"{t}\n{tiers[t]}" for t in ("staging", "prod") if tiers.get(t)]
+            best, last = model.get("best_run"), model.get("last_run")
+            same = (
+                isinstance(best, dict)
+                and isinstance(last, dict)
+                and best.get("run_id") == last.get("run_id")
             )
-            # Sections other capabilities add (best run, tiers, card, alerts): one line each.
-            first = True
-            for key, value in model.items():
-                if key in known or value in (None, [], {}):
-                    continue
-                if isinstance(value, dict):
-                    value = {k: v for k, v in value.items() if v not in (None, [], {})}
-                details.add_row(str(model.get("name")) if first else "", key, cell(value))
-                first = False
+            table.add_row(
+                f"{model.get('name')}\n[dim]{cell(model.get('task'))}[/dim]",
+                f"{cell(model.get('primary_metric'))} {arrow}".strip(),
+                cell(model.get("runs", 0)),
+                _run_brief(best),
+                "= best" if same else _run_brief(last),
+                "\n".join(held) or "-",
+            )
+            notes.extend(_model_notes(model))
         parts.append(table)
-        if details.row_count:
-            parts.append(details)
+        if notes:
+            parts.append(Group(*notes))
     else:
         parts.append(Text("No models in factory.toml."))
 
