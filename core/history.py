@@ -194,6 +194,14 @@ def describe(record: dict[str, Any]) -> str:
         if key in ("status", "tier", "verdict", "created", "reason", "metric", "value")
         and isinstance(value, (str, int, float, bool))
     ]
+    primary = data.get("primary")
+    if isinstance(primary, dict) and isinstance(primary.get("mean"), (int, float)):
+        extras.insert(0, f"{primary.get('name')}={primary['mean']:.4g}")
+    components = data.get("components")
+    if record.get("event") == "run.started" and isinstance(components, dict):
+        extras.insert(
+            0, " ".join(f"{k}/{v}" for k, v in components.items() if k in ("features", "hparams"))
+        )
     if extras:
         parts.append("(" + ", ".join(extras[:3]) + ")")
     return " ".join(parts)
