@@ -166,10 +166,8 @@ class _Reader:
             return default
         value = table_data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False
-        else:
-            ok = isinstance(value, kinds)
+        # bool is an int in Python; `true` where a number belongs is still a mistake.
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             names = " or ".join(k.__name__ for k in kinds)
             self.fail(table, key, f"expected {names}, got {type(value).__name__} {value!r}")
@@ -269,7 +267,9 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         )
 
     v = r.table(data, "validation", "validation")
-    window = r.get(v, "validation", "window", str, default="expanding", choices=("expanding", "sliding"))
+    window = r.get(
+        v, "validation", "window", str, default="expanding", choices=("expanding", "sliding")
+    )
     validation = ValidationConfig(
         folds=r.get(v, "validation", "folds", int, default=4),
         gap_days=r.get(v, "validation", "gap_days", int, default=7),
@@ -289,7 +289,9 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
 
     c = r.table(data, "cost", "cost")
     cost = CostConfig(
-        price_per_cpu_hour=float(r.get(c, "cost", "price_per_cpu_hour", (int, float), default=0.05)),
+        price_per_cpu_hour=float(
+            r.get(c, "cost", "price_per_cpu_hour", (int, float), default=0.05)
+        ),
         currency=r.get(c, "cost", "currency", str, default="USD"),
     )
 
@@ -303,10 +305,14 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
             min_delta=float(r.get(g, table, "min_delta", (int, float), default=defaults.min_delta)),
             min_fold_wins=r.get(g, table, "min_fold_wins", int, default=defaults.min_fold_wins),
             latency_ratio_max=float(
-                r.get(g, table, "latency_ratio_max", (int, float), default=defaults.latency_ratio_max)
+                r.get(
+                    g, table, "latency_ratio_max", (int, float), default=defaults.latency_ratio_max
+                )
             ),
             cost_per_1000_max=float(
-                r.get(g, table, "cost_per_1000_max", (int, float), default=defaults.cost_per_1000_max)
+                r.get(
+                    g, table, "cost_per_1000_max", (int, float), default=defaults.cost_per_1000_max
+                )
             ),
             require_no_drift=r.get(g, table, "require_no_drift", bool, default=True),
         )
@@ -317,7 +323,9 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
     d = r.table(data, "drift", "drift")
     drift = DriftConfig(
         share_threshold=float(r.get(d, "drift", "share_threshold", (int, float), default=0.5)),
-        stattest_threshold=float(r.get(d, "drift", "stattest_threshold", (int, float), default=0.05)),
+        stattest_threshold=float(
+            r.get(d, "drift", "stattest_threshold", (int, float), default=0.05)
+        ),
         min_effect_size=float(r.get(d, "drift", "min_effect_size", (int, float), default=0.1)),
     )
     a = r.table(data, "alerts", "alerts")

@@ -87,7 +87,7 @@ def read_events(files: list[Path]) -> Iterator[dict[str, Any]]:
     """Events from `files`; a torn or garbled line (a writer killed mid-append) is skipped."""
     for path in files:
         try:
-            handle = open(path, encoding="utf-8", errors="replace")
+            handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
         except FileNotFoundError:
             continue
         with handle:

@@ -40,7 +40,9 @@ class ViewSpec:
 VIEWS: dict[str, ViewSpec] = {}
 
 
-def view(name: str, description: str) -> Callable[[Callable[[Workspace], str]], Callable[[Workspace], str]]:
+def view(
+    name: str, description: str
+) -> Callable[[Callable[[Workspace], str]], Callable[[Workspace], str]]:
     def decorate(fn: Callable[[Workspace], str]) -> Callable[[Workspace], str]:
         VIEWS[name] = ViewSpec(name, description, fn)
         return fn
@@ -75,7 +77,10 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with every view defined."""
     import duckdb
 
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
     for spec in _load_views().values():
         con.execute(f'CREATE OR REPLACE VIEW "{spec.name}" AS {spec.sql(workspace)}')
     return con

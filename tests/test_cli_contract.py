@@ -49,7 +49,9 @@ def test_workspace_found_from_subfolder_and_env(workspace: Path, tmp_path: Path)
     ran = run_factory("status", "--json", cwd=sub)
     assert ran.code == 0, ran.stdout
     assert ran.doc["data"]["workspace"] == str(workspace)
-    elsewhere = run_factory("status", "--json", cwd=tmp_path, env={"FACTORY_WORKSPACE": str(workspace)})
+    elsewhere = run_factory(
+        "status", "--json", cwd=tmp_path, env={"FACTORY_WORKSPACE": str(workspace)}
+    )
     assert elsewhere.doc["data"]["workspace"] == str(workspace)
     flag = run_factory("--workspace", str(workspace), "status", "--json", cwd=tmp_path)
     assert flag.doc["data"]["workspace"] == str(workspace)
@@ -59,7 +61,7 @@ def test_invalid_config_names_file_and_line(workspace: Path) -> None:
     config = workspace / "factory.toml"
     text = config.read_text().replace("folds = 4", 'folds = "four"')
     config.write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("folds"))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("folds"))
     ran = run_factory("status", "--json", cwd=workspace)
     assert ran.code == 3
     err = ran.doc["error"]
@@ -124,6 +126,11 @@ def test_query_refuses_writes(workspace: Path) -> None:
 
 def test_query_reads_events(workspace: Path) -> None:
     run_factory("status", "--json", cwd=workspace)
-    ran = run_factory("query", "SELECT event, command FROM events WHERE command = 'status'", "--json", cwd=workspace)
+    ran = run_factory(
+        "query",
+        "SELECT event, command FROM events WHERE command = 'status'",
+        "--json",
+        cwd=workspace,
+    )
     assert ran.code == 0, ran.stdout
     assert ran.doc["data"]["rows"] == [{"event": "command", "command": "status"}]

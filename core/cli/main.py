@@ -121,9 +121,7 @@ def build_parser() -> Parser:
             group_parser([*words, "_"])
             continue
         container = group_parser(words)
-        p = container.add_parser(
-            words[-1], help=cmd.help, description=cmd.description or cmd.help
-        )
+        p = container.add_parser(words[-1], help=cmd.help, description=cmd.description or cmd.help)
         _output_flags(p, suppress=True)
         for a in cmd.args:
             p.add_argument(*a.flags, **a.options)
@@ -139,7 +137,9 @@ def _wants_json(argv: list[str]) -> str:
     return "rich"
 
 
-def _emit_command_event(ctx: Context, cmd: Command, exit_code: int, started: float, error: str | None) -> None:
+def _emit_command_event(
+    ctx: Context, cmd: Command, exit_code: int, started: float, error: str | None
+) -> None:
     """Record the invocation; never let logging break the command itself."""
     try:
         workspace = ctx.workspace
@@ -163,7 +163,13 @@ def _emit_command_event(ctx: Context, cmd: Command, exit_code: int, started: flo
         print(f"factory: could not write the event log: {exc}", file=sys.stderr)
 
 
-def _print(output: str, cmd_name: str | None, schema: str | None, reply: Reply | None, error: FactoryError | None) -> None:
+def _print(
+    output: str,
+    cmd_name: str | None,
+    schema: str | None,
+    reply: Reply | None,
+    error: FactoryError | None,
+) -> None:
     from core.render import to_plain
 
     if output == "json":
@@ -211,7 +217,9 @@ def run(argv: list[str]) -> int:
         if name is None:
             raise UsageError("no command given", hint="Run `factory --help`.")
         if name not in COMMANDS:  # a group without a default command
-            raise UsageError(f"`factory {name}` needs a subcommand", hint=f"Run `factory {name} --help`.")
+            raise UsageError(
+                f"`factory {name}` needs a subcommand", hint=f"Run `factory {name} --help`."
+            )
         cmd = COMMANDS[name]
         output = getattr(args, "output", None) or "rich"
     except FactoryError as exc:

@@ -33,7 +33,14 @@ KINDS: dict[str, str] = {
 }
 """Kind -> file suffix of its versions."""
 
-KIND_ALIASES = {"schema": "schemas", "feature": "features", "label": "labels", "hyperparameters": "hparams", "architecture": "arch", "metric": "metrics"}
+KIND_ALIASES = {
+    "schema": "schemas",
+    "feature": "features",
+    "label": "labels",
+    "hyperparameters": "hparams",
+    "architecture": "arch",
+    "metric": "metrics",
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,9 @@ def _scan(folder: Path, kind: str, origin: str) -> list[ComponentInfo]:
         stem = path.stem
         if stem.startswith("_") or not NAME_PATTERN.match(stem):
             continue
-        found.append(ComponentInfo(kind, stem, origin, str(path), _file_hash(path), _description(path)))
+        found.append(
+            ComponentInfo(kind, stem, origin, str(path), _file_hash(path), _description(path))
+        )
     return found
 
 

@@ -252,6 +252,12 @@ _CACHE: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
 rename into one of those folders, which changes its mtime, so a stale entry is never used."""
 
 
+def forget_cache(ws: Workspace) -> None:
+    """Drop this process's memo of the workspace's summaries. Long-lived readers (the
+    dashboard) call it when they see other processes write; the next read rescans."""
+    _CACHE.pop(ws.root, None)
+
+
 def _folder_stamp(ws: Workspace) -> tuple[int, int]:
     stamps = []
     for folder in (ws.reports_dir, summaries_dir(ws)):

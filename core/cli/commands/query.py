@@ -13,16 +13,22 @@ from core.errors import UsageError
     args=[
         arg("sql", nargs="?", help="a SELECT statement; see --tables for views and columns"),
         arg("--tables", action="store_true", help="list the views and their columns"),
-        arg("--limit", type=int, default=1000, help="at most this many rows (default 1000; 0 = all)"),
+        arg(
+            "--limit", type=int, default=1000, help="at most this many rows (default 1000; 0 = all)"
+        ),
     ],
 )
 def query(ctx: Context) -> Reply:
     from core.store import list_tables, run_query
 
     if ctx.args.tables:
-        return Reply(list_tables(ctx.workspace), next=['factory query "SELECT * FROM events LIMIT 10"'])
+        return Reply(
+            list_tables(ctx.workspace), next=['factory query "SELECT * FROM events LIMIT 10"']
+        )
     if not ctx.args.sql:
-        raise UsageError("give a SQL statement or --tables", hint='factory query "SELECT count(*) FROM events"')
+        raise UsageError(
+            "give a SQL statement or --tables", hint='factory query "SELECT count(*) FROM events"'
+        )
     if ctx.args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     result = run_query(ctx.workspace, ctx.args.sql, limit=ctx.args.limit or None)

@@ -22,7 +22,9 @@ def init(ctx: Context) -> Reply:
     result = init_workspace(Path(ctx.args.dir))
     # The event goes to the new workspace, whatever folder the command ran in.
     ctx.__dict__["workspace"] = Workspace(Path(result.path))
-    prefix = f"factory --workspace {result.path} " if Path(ctx.args.dir) != Path(".") else "factory "
+    prefix = (
+        f"factory --workspace {result.path} " if Path(ctx.args.dir) != Path(".") else "factory "
+    )
     return Reply(
         result,
         next=[

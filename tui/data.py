@@ -1,0 +1,156 @@
+"""What each screen shows, fetched from core and turned into the same plain data the
+`--json` output carries (`core.render.to_plain`), so the TUI and an assistant read one truth.
+
+These functions run in thread workers: they never touch widgets. Each returns plain dicts and
+lists; a capability whose core module is not part of this checkout raises `Unavailable`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from core.workspace import Workspace
+from tui import watch
+
+
+class Unavailable(Exception):
+    """The core module behind a screen is not installed in this checkout."""
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise Unavailable(f"`{name}` is not part of this factory build yet") from None
+        raise
+
+
+def _plain(value: Any) -> Any:
+    from core.render import to_plain
+
+    return to_plain(value)
+
+
+_index_seen: dict[Path, Any] = {}
+
+
+def _forget_stale_index(ws: Workspace) -> None:
+    """The run index memoises its summaries per process and forgets them only when this
+    process writes one. The dashboard outlives many runs written by other processes, so it
+    drops the memo when `reports/` or `.factory/` moved since it last looked (a few `stat`
+    calls), and otherwise shares it between Overview and Runs (reading 10,000 summaries
+    costs about 0.4 s)."""
+    try:
+        index = importlib.import_module("core.experiments.index")
+    except ModuleNotFoundError:
+        return
+    seen = watch.run_index_signature(ws)
+    if _index_seen.get(ws.root) != seen:
+        index.forget_cache(ws)
+        _index_seen[ws.root] = seen
+
+
+def status(ws: Workspace) -> dict[str, Any]:
+    """`factory status --json`: `data` plus the envelope's `next`."""
+    from core.status import workspace_status
+
+    _forget_stale_index(ws)
+    result = workspace_status(ws)
+    data: dict[str, Any] = _plain(result)
+    data["next"] = list(result.next)
+    return data
+
+
+def runs(ws: Workspace, model: str | None = None) -> dict[str, Any]:
+    """`factory runs [MODEL] --all --json`: `{model, count, best, running, runs}`. The table
+    holds every run (it fills in slices), not only the CLI's default newest 1,000."""
+    queries = _module("core.experiments.queries")
+    _forget_stale_index(ws)
+    # Summaries are read from JSON, so `to_dict()` is already plain; walking 10,000 of them
+    # through `to_plain` would cost most of a second.
+    result: dict[str, Any] = queries.runs_table(ws, model, limit=None).to_dict()
+    return result
+
+
+def run_report(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """`factory show RUN --json`: the whole report."""
+    queries = _module("core.experiments.queries")
+    report: dict[str, Any] = _plain(queries.show_run(ws, run_id))
+    return report
+
+
+def run_curves(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """`factory curves RUN --json`: `{run_id, model, metric, folds: [{fold, learn,
+    validation}], final}`."""
+    queries = _module("core.experiments.queries")
+    result: dict[str, Any] = _plain(queries.run_curves(ws, run_id))
+    return result
+
+
+def compare(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
+    """`factory compare A B --json`."""
+    queries = _module("core.experiments.queries")
+    result: dict[str, Any] = _plain(queries.compare_runs(ws, run_a, run_b))
+    return result
+
+
+def card(ws: Workspace, model: str) -> dict[str, Any]:
+    """`factory card MODEL --json`."""
+    cards = _module("core.cards.api")
+    result: dict[str, Any] = _plain(cards.read_card(ws, model))
+    return result
+
+
+def card_summaries(ws: Workspace) -> list[dict[str, Any]]:
+    """`factory cards --json` `cards`: models in factory.toml and card files."""
+    cards = _module("core.cards.api")
+    return [_plain(summary) for summary in cards.list_cards(ws)]
+
+
+def adr_list(ws: Workspace) -> list[dict[str, Any]]:
+    """`factory adr list --json` `adrs`."""
+    adrs = _module("core.adrs")
+    return list(_plain(adrs.list_adrs(ws))["adrs"])
+
+
+def adr_show(ws: Workspace, number: int) -> dict[str, Any]:
+    """`factory adr show N --json`."""
+    adrs = _module("core.adrs")
+    result: dict[str, Any] = _plain(adrs.AdrDetail(adrs.get_adr(ws, number)))
+    return result
+
+
+def history(
+    ws: Workspace,
+    since: str | None = "7d",
+    *,
+    include_read_only: bool = False,
+    limit: int | None = 20,
+) -> dict[str, Any]:
+    """`factory history --since SINCE [--all] --json` (`since=None`: everything)."""
+    module = _module("core.history")
+    from core.timeparse import resolve_range
+
+    time_range = resolve_range(since, None, None)
+    result: dict[str, Any] = _plain(
+        module.history(ws, time_range, include_read_only=include_read_only, limit=limit)
+    )
+    return result
+
+
+def query(ws: Workspace, sql: str, limit: int = 1000) -> dict[str, Any]:
+    """`factory query SQL --json`."""
+    from core.store import run_query
+
+    result: dict[str, Any] = _plain(run_query(ws, sql, limit=limit))
+    return result
+
+
+def tables(ws: Workspace) -> list[dict[str, Any]]:
+    from core.store import list_tables
+
+    return list(_plain(list_tables(ws))["tables"])

@@ -1,0 +1,1 @@
+"""One Screen per file; each is a mode of `tui.app.FactoryApp`."""

@@ -1,0 +1,133 @@
+"""What every dashboard screen shares: load in a thread worker, render on the message.
+
+A screen names the workspace areas it shows (`AREAS`); when the poller reports a change in
+one of them the screen reloads if it is on view, or reloads when next shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import work
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from core.errors import FactoryError
+from core.workspace import Workspace
+from tui.data import Unavailable
+from tui.messages import Loaded
+
+if TYPE_CHECKING:
+    from tui.app import FactoryApp
+
+
+class Banner(Static):
+    """An inline message: errors, empty states, hints. Hidden when empty."""
+
+    def show(self, text: str, *, error: bool = False) -> None:
+        self.update(text)
+        self.set_class(error, "-error")
+        self.display = bool(text)
+
+    def clear(self) -> None:
+        self.show("")
+
+
+class FactoryScreen(Screen[None]):
+    AREAS: ClassVar[frozenset[str]] = frozenset()
+    """Workspace areas (see `tui.watch.AREAS`) whose changes this screen shows."""
+    MODE: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._generation = 0
+        self._dirty = False
+        self._requested_key: str | None = None
+        self.loaded_key: str | None = None
+        """Key of the data on view (None until the first load lands)."""
+        self.shown: Any = None
+        """The plain data on view: what "same truth" tests compare with `--json`."""
+
+    @property
+    def factory(self) -> FactoryApp:
+        return cast("FactoryApp", self.app)
+
+    @property
+    def ws(self) -> Workspace:
+        return self.factory.workspace
+
+    # --- what subclasses define -------------------------------------------------------
+    def load_key(self) -> str:
+        """What this screen should show now (e.g. the selected run); "" when fixed."""
+        return ""
+
+    def fetch(self, key: str) -> Any:
+        """Runs in a thread: call core, return plain data. Never touch widgets here."""
+        raise NotImplementedError
+
+    def show_data(self, data: Any) -> None:
+        """Render `data` (on the UI thread)."""
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#banner", Banner).show(message, error=True)
+
+    def on_show_screen(self) -> None:
+        """Called each time the screen comes on view, before it decides to reload."""
+
+    # --- machinery ----------------------------------------------------------------------
+    # Textual calls `on_mount` and `on_screen_resume` of every class in the MRO, so
+    # subclasses hook in through `on_show_screen` rather than overriding these.
+    def on_mount(self) -> None:
+        if not self.factory.cursor_blink:
+            for box in self.query(Input):
+                box.cursor_blink = False
+        self.on_show_screen()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.on_show_screen()
+        if self._dirty or self.load_key() != self._requested_key:
+            self.reload()
+
+    def reload(self) -> None:
+        self._dirty = False
+        self._generation += 1
+        self._requested_key = self.load_key()
+        self._fetch_in_thread(self._requested_key, self._generation)
+
+    def areas_changed(self, areas: frozenset[str]) -> None:
+        if not areas & self.AREAS:
+            return
+        if self.is_current:
+            self.reload()
+        else:
+            self._dirty = True
+
+    @work(thread=True, exclusive=True, group="load")
+    def _fetch_in_thread(self, key: str, generation: int) -> None:
+        try:
+            data = self.fetch(key)
+        except Unavailable as exc:
+            self.post_message(Loaded(key, generation, error=str(exc)))
+        except FactoryError as exc:
+            text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
+            self.post_message(Loaded(key, generation, error=text))
+        except Exception as exc:
+            self.post_message(Loaded(key, generation, error=f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(Loaded(key, generation, data=data))
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return  # a newer load is on its way
+        self.loaded_key = message.key
+        if message.error is not None:
+            self.shown = None
+            self.show_error(message.error)
+        else:
+            self.query_one("#banner", Banner).clear()
+            self.shown = message.data
+            self.show_data(message.data)
+        # Marked once the screen has painted with the data, not when it was handed over.
+        self.call_after_refresh(self.factory.mark_rendered, self.MODE)

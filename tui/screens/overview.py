@@ -1,0 +1,130 @@
+"""Overview: what `factory status` says, laid out for a person."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from tui import data
+from tui import format as fmt
+from tui.screens.base import Banner, FactoryScreen
+from tui.widgets.nav_bar import NavBar
+from tui.widgets.render import heading, key_values, rows_table, stack
+
+
+def run_brief(run: dict[str, Any]) -> str:
+    """`r-bae63f9bddec  auc 0.7154 ± 0.0404  features weather_v2 · hparams t2  2026-11-26 19:34`"""
+    comps = run.get("components") or {}
+    shown = " · ".join(f"{k} {comps[k]}" for k in ("features", "hparams") if k in comps)
+    return (
+        f"{run['run_id']}  {run.get('metric') or ''} {fmt.number(run.get('mean'))}"
+        f" ± {fmt.number(run.get('std'))}  {shown}  {fmt.when(run.get('created_at'))}"
+    )
+
+
+def field_text(key: str, value: Any) -> str:
+    """The status sections' fields, said briefly; unknown fields fall back to `k=v`."""
+    if value is None or value == [] or value == {}:
+        return "-"
+    if key in ("best_run", "last_run") and isinstance(value, dict):
+        return run_brief(value)
+    if key in ("running", "interrupted") and isinstance(value, list):
+        return ", ".join(f"{m['run_id']} since {fmt.when(m.get('started_at'))}" for m in value)
+    if key == "open_plans" and isinstance(value, list):
+        return "\n".join(
+            f"{p['plan_id']}  {p.get('intent', '')}"
+            + (f"  (expect {p['expect']})" if p.get("expect") else "")
+            for p in value
+        )
+    if key == "next_ideas" and isinstance(value, list):
+        return "\n".join(f"{i['idea']}  (from {i.get('run_id') or '-'})" for i in value)
+    if key == "card" and isinstance(value, dict):
+        if value.get("error"):
+            return f"BROKEN: {value['error']}"
+        return f"{value.get('entries', 0)} entries" if value.get("exists") else "not written yet"
+    return fmt.value(value)
+
+
+def model_block(model: dict[str, Any]) -> RenderableType:
+    """One model: its contract, then whatever status sections added (tiers, best, last...)."""
+    fixed = ("name", "dataset", "task", "primary_metric", "direction")
+    title = Text.assemble(
+        (model["name"], "bold"),
+        f"  {model.get('task', '')} on {model.get('dataset', '')}, ",
+        f"{model.get('primary_metric', '')} ({model.get('direction', '')})",
+    )
+    extra = [(k, field_text(k, v)) for k, v in model.items() if k not in fixed]
+    return stack(
+        title, key_values(None, extra) if extra else Text("  no runs yet", style="italic"), Text("")
+    )
+
+
+class OverviewScreen(FactoryScreen):
+    MODE = "overview"
+    AREAS: ClassVar[frozenset[str]] = frozenset({"config", "reports", "cards", "events", "index"})
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Banner(id="banner")
+        with VerticalScroll(id="overview"):
+            yield Static(id="models")
+            yield Static(id="next")
+            yield Static(id="sessions")
+            yield Static(id="datasets")
+        yield NavBar(self.MODE)
+        yield Footer(compact=True)
+
+    def fetch(self, key: str) -> Any:
+        return data.status(self.ws)
+
+    def show_data(self, status: dict[str, Any]) -> None:
+        self.sub_title = status["name"]
+        models = status.get("models", [])
+        self.query_one("#models", Static).update(
+            stack(heading("Models"), *(model_block(m) for m in models))
+            if models
+            else Text("No models in factory.toml yet.")
+        )
+        self.query_one("#datasets", Static).update(
+            rows_table(
+                "Datasets",
+                ["dataset", "source", "snapshots", "latest", "rows", "time range"],
+                [
+                    [
+                        d["name"],
+                        d["source"],
+                        d["snapshots"],
+                        d.get("latest_snapshot") or "-",
+                        d.get("latest_rows"),
+                        " .. ".join(d.get("latest_time_range") or []) or "-",
+                    ]
+                    for d in status.get("datasets", [])
+                ],
+                numeric=["snapshots", "rows"],
+            )
+        )
+        self.query_one("#sessions", Static).update(
+            rows_table(
+                "Recent sessions",
+                ["session", "from", "to", "events", "commands"],
+                [
+                    [
+                        s["session_id"],
+                        fmt.when(s["started"]),
+                        fmt.when(s["ended"]),
+                        s["events"],
+                        s["commands"],
+                    ]
+                    for s in status.get("recent_sessions", [])
+                ],
+                numeric=["events"],
+            )
+        )
+        self.query_one("#next", Static).update(
+            stack(heading("Next"), *(Text(f"  {cmd}") for cmd in status.get("next", [])))
+        )
