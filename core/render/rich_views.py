@@ -156,7 +156,8 @@ def _model_notes(model: dict[str, Any]) -> list[Text]:
             line(f"gate {tier}", f"{gate['run_id']}: {verdict}")
     drift = model.get("drift") or {}
     if isinstance(drift, dict) and drift.get("drift_id"):
-        line("drift", f"{drift.get('drift_id')}: {'found' if drift.get('drifted') else 'none'}")
+        found = "found" if drift.get("drift_detected") else "none"
+        line("drift", f"{drift.get('drift_id')}: {found} ({drift.get('drifted')} columns)")
     if model.get("open_alert_count"):
         line("alerts", f"{model['open_alert_count']} open (`factory alerts`)", "red")
     for plan in model.get("open_plans") or []:

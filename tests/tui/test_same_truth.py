@@ -228,3 +228,35 @@ async def test_compare_shows_what_compare_json_says(
         row = next(line for line in text.splitlines() if f"│ {fold['fold']} " in line)
         assert fmt.number(fold["a"]) in row and fmt.number(fold["b"]) in row
         assert fmt.signed(fold["delta"]) in row
+
+
+async def test_overview_shows_gates_tiers_and_drift_as_status_json(
+    make_app: Any, tui_ws: Workspace
+) -> None:
+    """After a real gate, promotion and drift check, the Overview says them in words (not
+    as raw dicts) with the ids and verdicts `factory status --json` holds."""
+    runs = run_factory("runs", "rain", "--json", cwd=tui_ws.root).doc["data"]["runs"]
+    run_id = runs[-1]["run_id"]
+    gate = run_factory("gate", run_id, "--to", "staging", "--json", cwd=tui_ws.root)
+    assert gate.doc["data"]["passed"], gate.stdout
+    assert run_factory("promote", run_id, "--to", "staging", cwd=tui_ws.root).code == 0
+    drift = run_factory(
+        "drift", "rain", "--reference", run_id, "--last", "90d", "--json", cwd=tui_ws.root
+    )
+    assert drift.code in (0, 1), drift.stdout
+    doc = run_factory("status", "--json", cwd=tui_ws.root).doc
+    rain = next(m for m in doc["data"]["models"] if m["name"] == "rain")
+    app = make_app()
+    async with app.run_test(size=(160, 60)) as pilot:
+        await open_screen(app, pilot, "o", "overview")
+        text = screen_text(app)
+    assert f"staging {run_id}" in text
+    gate_line = next(
+        line for line in text.splitlines() if rain["gates"]["staging"]["gate_id"] in line
+    )
+    assert f"staging: pass for {run_id}" in gate_line
+    drift_line = next(line for line in text.splitlines() if rain["drift"]["drift_id"] in line)
+    verdict = "DRIFT" if rain["drift"]["drift_detected"] else "no drift"
+    assert verdict in drift_line
+    assert f"{rain['drift']['drifted']}/{rain['drift']['columns']} columns" in drift_line
+    assert "gate_id=" not in text and "drift_id=" not in text

@@ -43,6 +43,34 @@ def field_text(key: str, value: Any) -> str:
         )
     if key == "next_ideas" and isinstance(value, list):
         return "\n".join(f"{i['idea']}  (from {i.get('run_id') or '-'})" for i in value)
+    if key == "tiers" and isinstance(value, dict):
+        held = [f"{tier} {value.get(tier) or '-'}" for tier in ("staging", "prod")]
+        previous = value.get("previous") or {}
+        before = (
+            [f"{t} {r}" for t, r in previous.items() if r] if isinstance(previous, dict) else []
+        )
+        return " · ".join(held) + (f"  (before: {', '.join(before)})" if before else "")
+    if key == "gates" and isinstance(value, dict):
+        return (
+            "\n".join(
+                f"{tier}: {'pass' if gate.get('passed') else 'FAIL'} for {gate.get('run_id')}"
+                f"  {gate.get('gate_id')}  {fmt.when(gate.get('at'))}"
+                + (f"  failed: {', '.join(gate['failed'])}" if gate.get("failed") else "")
+                for tier, gate in value.items()
+                if isinstance(gate, dict)
+            )
+            or "-"
+        )
+    if key == "drift" and isinstance(value, dict):
+        if not value.get("drift_id"):
+            return "not checked yet"
+        verdict = "DRIFT" if value.get("drift_detected") else "no drift"
+        share = f"{value.get('drifted')}/{value.get('columns')} columns"
+        return f"{verdict}  {share}  {value['drift_id']}  {fmt.when(value.get('at'))}"
+    if key == "open_alerts" and isinstance(value, list):
+        return "\n".join(
+            f"{a.get('alert_id')}  {a.get('kind', '')}  {a.get('message', '')}" for a in value
+        )
     if key == "card" and isinstance(value, dict):
         if value.get("error"):
             return f"BROKEN: {value['error']}"
@@ -58,6 +86,9 @@ def model_block(model: dict[str, Any]) -> RenderableType:
         f"  {model.get('task', '')} on {model.get('dataset', '')}, ",
         f"{model.get('primary_metric', '')} ({model.get('direction', '')})",
     )
+    # The count says no more than the list of open alerts beside it, unless the list is cut.
+    if model.get("open_alert_count") == len(model.get("open_alerts") or []):
+        fixed += ("open_alert_count",)
     extra = [(k, field_text(k, v)) for k, v in model.items() if k not in fixed]
     return stack(
         title, key_values(None, extra) if extra else Text("  no runs yet", style="italic"), Text("")

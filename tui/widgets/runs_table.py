@@ -53,6 +53,7 @@ class RunRow:
     std: float | None
     when: str
     best: bool = False
+    stamp: str = ""  # the full timestamp: runs of one minute still sort in the order they ran
 
     @classmethod
     def of(cls, run: dict[str, Any], best: bool = False) -> RunRow:
@@ -69,6 +70,7 @@ class RunRow:
             std=primary.get("std"),
             when=f"{when[:10]} {when[11:16]}" if isinstance(when, str) and len(when) >= 16 else "-",
             best=best,
+            stamp=when if isinstance(when, str) else "",
         )
 
     def cells(self) -> tuple[Text, ...]:
@@ -91,6 +93,8 @@ class RunRow:
     def sort_value(self, column: str) -> Any:
         if column == "best":
             return (not self.best, self.run_id)
+        if column == "when":
+            return self.stamp
         value = getattr(self, column if column != "run" else "run_id")
         if column in ("mean", "spread"):
             value = self.std if column == "spread" else self.mean
