@@ -76,15 +76,26 @@ def test_factory_tui_in_tmux_navigates_queries_and_quits(tmux: Callable[..., str
     tmux("send-keys", "-t", "e2e", "Escape")
     time.sleep(0.3)
     tmux("send-keys", "-t", "e2e", "h")
-    wait_screen(tmux, "h History")
+    wait_screen(tmux, "read-only commands")  # the History screen's own summary line
     tmux("send-keys", "-t", "e2e", "q")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        dead = tmux(
-            "display-message", "-p", "-t", "e2e", "#{pane_dead} #{pane_dead_status}"
-        ).split()
-        if dead and dead[0] == "1":
-            assert dead[1] == "0", f"factory tui exited with {dead[1]}"
+        dead, status, signal = (
+            tmux(
+                "display-message",
+                "-p",
+                "-t",
+                "e2e",
+                "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
+            ).strip()
+            + "||"
+        ).split("|")[:3]
+        # tmux marks the pane dead a moment before it has reaped the exit status.
+        if dead == "1" and (status or signal):
+            screen = tmux("capture-pane", "-p", "-t", "e2e")
+            assert (status, signal) == ("0", ""), (
+                f"factory tui exited {status or signal}:\n{screen}"
+            )
             return
         time.sleep(0.2)
     raise AssertionError("factory tui did not quit on q")
