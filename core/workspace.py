@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from core.config import CONFIG_NAME, Config, load_config
+from core.config import CONFIG_NAME, Config, ModelConfig, load_config
 from core.errors import FactoryError
 
 WORKSPACE_ENV = "FACTORY_WORKSPACE"
@@ -97,6 +97,22 @@ class Workspace:
     @cached_property
     def config(self) -> Config:
         return load_config(self.config_path)
+
+    def model(self, name: str) -> ModelConfig:
+        """The `[models.NAME]` table, or an error that lists the models there are."""
+        from core.ids import validate_name
+
+        validate_name(name, "model")
+        config = self.config.models.get(name)
+        if config is None:
+            raise FactoryError(
+                "unknown_model",
+                f"No model {name!r} in {self.config_path}",
+                hint=f"Models: {', '.join(self.config.models) or 'none'}; "
+                f"add a [models.{name}] table.",
+                details={"model": name, "known": list(self.config.models)},
+            )
+        return config
 
     @property
     def config_path(self) -> Path:

@@ -103,16 +103,7 @@ class RunInputs:
 
 
 def model_config(ws: Workspace, model: str) -> ModelConfig:
-    validate_name(model, "model")
-    config = ws.config.models.get(model)
-    if config is None:
-        raise FactoryError(
-            "unknown_model",
-            f"No model {model!r} in {ws.config_path}",
-            hint=f"Models: {', '.join(ws.config.models) or 'none'}; add a [models.{model}] table.",
-            details={"model": model, "known": list(ws.config.models)},
-        )
-    return config
+    return ws.model(model)
 
 
 def _choose_components(

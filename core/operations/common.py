@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from core.config import DatasetConfig, ModelConfig
 from core.errors import DataInvalidError, ExitCode, FactoryError
-from core.ids import validate_name
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -18,16 +17,7 @@ TIERS = ("staging", "prod")
 
 
 def model_config(ws: Workspace, model: str) -> ModelConfig:
-    validate_name(model, "model")
-    config = ws.config.models.get(model)
-    if config is None:
-        raise FactoryError(
-            "unknown_model",
-            f"No model {model!r} in {ws.config_path}",
-            hint=f"Models: {', '.join(ws.config.models) or 'none'}; add a [models.{model}] table.",
-            details={"model": model, "known": list(ws.config.models)},
-        )
-    return config
+    return ws.model(model)
 
 
 def check_tier(tier: str) -> str:
