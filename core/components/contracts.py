@@ -99,3 +99,36 @@ def require_columns(frame: Any, columns: list[str], who: str) -> None:
                 "columns": [str(c) for c in frame.columns],
             },
         )
+
+
+def call_component(ref: str, path: str, function: Any, *args: Any) -> Any:
+    """Call a component's function; an exception in it (a user's module meeting data it did
+    not expect) becomes a clear error naming the component, its file and line, instead of an
+    internal error of factory."""
+    try:
+        return function(*args)
+    except FactoryError:
+        raise
+    except Exception as exc:
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+        where = f"{path}:{frames[-1].lineno}" if frames else path
+        detail = f"{type(exc).__name__}: {exc}"
+        hint = "Fix the component, or add a new version of it."
+        if isinstance(exc, KeyError):
+            hint = (
+                f"The data lacks a column {ref} reads ({exc}); check the input's columns, or "
+                "use `require_columns` from core/components/contracts.py for a clearer message."
+            )
+        raise FactoryError(
+            "component_failed",
+            f"{ref} failed in {where}: {detail}",
+            hint=hint,
+            details={
+                "ref": ref,
+                "path": path,
+                "line": frames[-1].lineno if frames else None,
+                "error": detail,
+            },
+        ) from exc

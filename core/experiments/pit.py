@@ -76,6 +76,7 @@ def check_point_in_time(
     import numpy as np
     import pandas as pd
 
+    from core.components.contracts import call_component
     from core.components.registry import get_component
     from core.data.snapshots import load_snapshot
     from core.experiments.train import _module, _snapshot, model_config
@@ -88,7 +89,7 @@ def check_point_in_time(
     time_column, entity = dataset.time_column, tuple(dataset.entity_columns)
     frame = load_snapshot(ws, snapshot_id)
     frame = frame.sort_values(time_column, kind="mergesort").reset_index(drop=True)
-    full = module.build(frame.copy(), time_column, entity)
+    full = call_component(info.ref, info.path, module.build, frame.copy(), time_column, entity)
     days = frame[time_column].dt.normalize()
     unique_days = np.sort(days.unique())
     cuts: list[CutCheck] = []
@@ -96,7 +97,9 @@ def check_point_in_time(
     picked = sorted({unique_days[int(q * (len(unique_days) - 1))] for q in CUT_QUANTILES})
     for cut in picked:
         keep = (days <= cut).to_numpy()
-        partial = module.build(frame[keep].copy(), time_column, entity)
+        partial = call_component(
+            info.ref, info.path, module.build, frame[keep].copy(), time_column, entity
+        )
         before = full[keep]
         changed = np.zeros(int(keep.sum()), dtype=bool)
         changed_columns: list[str] = []

@@ -246,7 +246,7 @@ def build_matrix(
     """(features, labels, categorical columns) for every row of `frame`, contracts checked."""
     import pandas as pd
 
-    from core.components.contracts import categorical_columns
+    from core.components.contracts import call_component, categorical_columns
 
     refs = inputs.components
     time_column, entity = inputs.time_column, inputs.entity_columns
@@ -259,8 +259,22 @@ def build_matrix(
             hint="Pick labels of the model's task, or change `task` in factory.toml.",
             details={"labels": refs["labels"].ref, "task": task},
         )
-    features = features_module.build(frame.copy(), time_column, tuple(entity))
-    labels = labels_module.build(frame.copy(), time_column, tuple(entity))
+    features = call_component(
+        refs["features"].ref,
+        refs["features"].path,
+        features_module.build,
+        frame.copy(),
+        time_column,
+        tuple(entity),
+    )
+    labels = call_component(
+        refs["labels"].ref,
+        refs["labels"].path,
+        labels_module.build,
+        frame.copy(),
+        time_column,
+        tuple(entity),
+    )
     if not isinstance(features, pd.DataFrame) or len(features) != len(frame):
         raise FactoryError(
             "component_contract",

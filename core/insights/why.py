@@ -107,11 +107,12 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
 
     kind, version = parse_ref(ref)
     component = f"{kind}/{version}"
+    missing: FactoryError | None = None
     try:
         get_component(ws, kind, version)
-        exists = True
-    except FactoryError:
-        exists = False
+    except FactoryError as exc:
+        missing = exc  # a deleted version may still have runs, notes and ADRs to tell of
+    exists = missing is None
     runs: list[WhyRun] = []
     for model, config in ws.config.models.items():
         reports = model_reports(ws, model)
@@ -160,6 +161,8 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
     for run in runs:
         tally[run.verdict] = tally.get(run.verdict, 0) + 1
     adrs = mentions(ws, needles)
+    if missing is not None and not (runs or notes or plans or adrs):
+        raise missing  # nothing ever knew it: most likely a typo, and the error lists versions
     if runs:
         parts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(tally.items()))
         summary = f"{component} was used by {len(runs)} run(s); against their baselines: {parts}."

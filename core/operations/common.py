@@ -54,13 +54,15 @@ def compute_features(
     pass enough history before the rows they care about."""
     import pandas as pd
 
-    from core.components.contracts import categorical_columns, check_module
+    from core.components.contracts import call_component, categorical_columns, check_module
     from core.components.registry import get_component, load_module
 
     info = get_component(ws, "features", features_version)
     module = load_module(info)
     check_module("features", info.ref, info.path, module)
-    features = module.build(frame.copy(), time_column, tuple(entity))
+    features = call_component(
+        info.ref, info.path, module.build, frame.copy(), time_column, tuple(entity)
+    )
     if not isinstance(features, pd.DataFrame) or len(features) != len(frame):
         raise FactoryError(
             "component_contract",

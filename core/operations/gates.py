@@ -324,7 +324,8 @@ def _latency(
             None,
             ratio_max,
             True,
-            f"no incumbent: nothing to compare with (p95 {p95} ms)",
+            "no incumbent: nothing to compare with"
+            + (f" (p95 {p95:.3f} ms)" if p95 is not None else ""),
         )
     measured = _measure_side_by_side(ws, report, incumbent_report)
     if measured is not None:

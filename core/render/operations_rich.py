@@ -82,8 +82,11 @@ def gate_view(data: dict[str, Any]) -> RenderableType:
             _num(c["threshold"], 4),
             Text("yes", style="green") if c["passed"] else Text("NO", style="bold red"),
         )
-        if c.get("note") and not c["passed"]:
-            notes.append(Text(f"{c['name']}: {c['note']}", style="yellow"))
+        # A failure needs its reason, and a "-" its explanation (no incumbent, no newer data).
+        if c.get("note") and (not c["passed"] or c["value"] is None):
+            notes.append(
+                Text(f"{c['name']}: {c['note']}", style="dim" if c["passed"] else "yellow")
+            )
     return Group(head, table, *notes, Text(data["report_path"], style="dim"))
 
 

@@ -289,3 +289,27 @@ def test_unknown_model_and_component_are_input_errors(trained: dict[str, Any]) -
     ran = run_factory("train", "rain", "--features", "weather_v9", "--json", cwd=root)
     assert ran.code == 3 and "weather_v2" in ran.doc["error"]["hint"]
     time.sleep(0)
+
+
+def test_a_failing_user_feature_module_is_named_with_file_and_line(fresh: Path) -> None:
+    """A user's module that meets data it did not expect (here: a column the data lacks) is
+    the user's to fix: exit 3 with the component, its file and line, and nothing written."""
+    module = fresh / "components" / "features" / "needs_humidity_v1.py"
+    module.parent.mkdir(parents=True, exist_ok=True)
+    module.write_text(
+        "import pandas as pd\n"
+        "\n"
+        "def build(frame, time_column, entity_columns):\n"
+        "    return pd.DataFrame({'humidity': frame['humidity']}, index=frame.index)\n"
+    )
+    ran = run_factory(
+        "train", "rain", "--features", "needs_humidity_v1", *TINY, "--json", cwd=fresh
+    )
+    assert ran.code == 3, ran.stdout
+    error = ran.doc["error"]
+    assert error["code"] == "component_failed"
+    assert f"{module}:4" in error["message"] and "KeyError" in error["message"]
+    assert error["details"]["line"] == 4
+    assert not list((fresh / "reports").glob("r-*.json"))
+    ran = run_factory("check", "features", "needs_humidity_v1", "--json", cwd=fresh)
+    assert ran.code == 3 and ran.doc["error"]["code"] == "component_failed", ran.stdout

@@ -154,6 +154,9 @@ def test_why_component(trained: dict[str, Any], tmp_path: Path) -> None:
 
     unknown = run_factory("why", "weather_v2", "--json", cwd=root)
     assert unknown.code == 2
+    typo = run_factory("why", "features/weather_v22", "--json", cwd=root)
+    assert typo.code == 3 and typo.doc["error"]["code"] == "unknown_component"
+    assert "weather_v2" in typo.doc["error"]["hint"]
 
 
 def test_effects_from_one_factor_pairs(trained: dict[str, Any]) -> None:

@@ -76,13 +76,14 @@ def gate(ctx: Context) -> Reply:
     )
     if result.passed:
         return Reply(result, next=[f"factory promote {result.run_id} --to {result.tier}"])
-    return Reply(
-        result,
-        next=[f"factory compare {result.incumbent} {result.run_id}"]
-        if result.incumbent
-        else [f"factory show {result.run_id}"],
-        exit_code=ExitCode.CHECK_FAILED,
-    )
+    if result.incumbent == result.run_id:
+        # It already holds the tier: there is nothing to compare it with.
+        following = [f"factory tiers {result.model}", f"factory runs {result.model}"]
+    elif result.incumbent:
+        following = [f"factory compare {result.incumbent} {result.run_id}"]
+    else:
+        following = [f"factory show {result.run_id}"]
+    return Reply(result, next=following, exit_code=ExitCode.CHECK_FAILED)
 
 
 @command(
