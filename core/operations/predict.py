@@ -40,6 +40,7 @@ from core.operations.common import (
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 PREDICT_TIERS = ("prod", "staging", "dev")
@@ -158,11 +159,20 @@ def _load_model(ws: Workspace, report: dict[str, Any]) -> tuple[Any, dict[str, A
     return model, meta, arch
 
 
-def _row_hashes(frame: pd.DataFrame) -> list[str]:
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each input row (pandas' row hash), as 16 hex digits per row: an
+    (n, 16) uint8 array of ASCII, formatted in numpy because per-row Python costs most of the
+    log's time at 100,000 rows."""
+    import numpy as np
     import pandas as pd
 
-    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return [f"{int(v):016x}" for v in values]
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy().astype(">u8")
+    nibbles = values.view(np.uint8).reshape(len(values), 8)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    out = np.empty((len(values), 16), dtype=np.uint8)
+    out[:, 0::2] = digits[nibbles >> 4]
+    out[:, 1::2] = digits[nibbles & 15]
+    return out
 
 
 def request_ids(batch_id: str, rows: Any) -> list[str]:
@@ -330,7 +340,7 @@ def write_inference_log(
     tier: str,
     batch_id: str,
     request_ids: list[str],
-    hashes: list[str],
+    hashes: np.ndarray,
     predictions: Any,
     per_row_ms: float,
     input_file: str,
@@ -344,16 +354,9 @@ def write_inference_log(
     head = (
         f'{{"ts":"{ts}","session_id":{json.dumps(session)},"model":{json.dumps(model)},'
         f'"run_id":"{run_id}","tier":"{tier}","batch_id":"{batch_id}","latency_ms":{per_row_ms:.6f},'
-        f'"input_file":{json.dumps(input_file)},'
+        f'"input_file":{json.dumps(input_file)},"request_id":"'
     )
-    # Built by hand: json.dumps per row costs more than the prediction itself at 100k rows.
-    lines = [
-        f'{head}"request_id":"{rid}","row":{int(row)},"input_hash":"{digest}","prediction":{_number(value)}}}\n'
-        for rid, row, digest, value in zip(
-            request_ids, rows, hashes, predictions.tolist(), strict=True
-        )
-    ]
-    data = "".join(lines).encode("utf-8")
+    data = _log_lines(head, request_ids, rows, hashes, predictions)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         view = memoryview(data)
@@ -365,8 +368,49 @@ def write_inference_log(
     return path
 
 
-def _number(value: float) -> str:
-    return repr(float(value)) if value == value and abs(value) != float("inf") else "null"
+def _log_lines(
+    head: str, request_ids: list[str], rows: Any, hashes: np.ndarray, predictions: Any
+) -> memoryview:
+    """The batch's JSON lines, assembled by Arrow's string kernels: per-row Python (an
+    f-string and a float repr per line) made logging cost a third of a batch's time, this
+    about a tenth. Arrow prints floats in their shortest round-trip form, as `repr` does;
+    NaN and infinity, which JSON lacks, become null."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    count = len(request_ids)
+    values = np.asarray(predictions, dtype=float)
+    text = pa.large_string()  # 64-bit offsets: a batch's log may pass 2 GB
+    offsets = np.arange(0, 16 * (count + 1), 16, dtype=np.int64)
+    digests = pa.LargeStringArray.from_buffers(
+        count, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(hashes).tobytes())
+    )
+    numbers = pc.if_else(
+        pc.is_finite(pa.array(values)),
+        pc.cast(pa.array(values), text),
+        pa.scalar("null", text),
+    )
+
+    def literal(value: str) -> pa.Scalar:
+        return pa.scalar(value, text)
+
+    lines = pc.binary_join_element_wise(
+        literal(head),
+        pa.array(request_ids, text),
+        literal('","row":'),
+        pc.cast(pa.array(np.asarray(rows, dtype=np.int64)), text),
+        literal(',"input_hash":"'),
+        digests,
+        literal('","prediction":'),
+        numbers,
+        literal("}\n"),
+        literal(""),
+    )
+    # A string array without nulls keeps its values back to back: that buffer is the file.
+    bounds = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = bounds[lines.offset], bounds[lines.offset + count]
+    return memoryview(lines.buffers()[2])[first:last]
 
 
 # ----------------------------------------------------------------------------- trace

@@ -54,6 +54,9 @@ def test_predict_logs_one_line_per_row_and_traces_back(ops: dict[str, Any]) -> N
     } <= set(first)
     assert first["run_id"] == a and first["tier"] == "prod" and first["latency_ms"] > 0
     assert len(first["input_hash"]) == 16
+    exact = pd.read_csv(root / "out.csv", float_precision="round_trip")
+    logged = {line["request_id"]: line["prediction"] for line in lines}
+    assert [logged[r] for r in exact["request_id"]] == exact["prediction"].tolist()
 
     again = run(
         "predict", "rain", "--input", "recent.csv", "--from", "2015-12-01", "--output", "out.csv"
@@ -176,3 +179,27 @@ def test_new_data_check(ops: dict[str, Any]) -> None:
     alerts = [a["kind"] for a in run("alerts").doc["data"]["alerts"]]
     assert alerts.count("new_data_no_help") == (1 if data["verdict"] == "does_not_help" else 0)
     assert json.loads((root / data["report_path"]).read_text())["verdict"] == data["verdict"]
+
+
+def test_log_lines_are_json_with_exact_numbers_hashes_and_null_for_nan() -> None:
+    """The Arrow-built log lines: one JSON object per row, floats round-trip exactly, NaN and
+    infinity become null, and the row hash is pandas' 64-bit hash in 16 hex digits."""
+    import numpy as np
+
+    from core.operations.predict import _log_lines, _row_hashes
+
+    frame = pd.DataFrame({"a": [1.5, 2.5, -3.0, 4.0], "b": ["x", "y", "z", "w"]})
+    hashes = _row_hashes(frame)
+    expected = [f"{int(v):016x}" for v in pd.util.hash_pandas_object(frame, index=False)]
+    assert [bytes(row).decode() for row in hashes] == expected
+    predictions = np.array([0.1 + 0.2, np.nan, np.inf, 1e-300])
+    head = '{"model":"m\\"q","request_id":"'
+    data = bytes(
+        _log_lines(head, ["rq-a", "rq-b", "rq-c", "rq-d"], [3, 5, 7, 11], hashes, predictions)
+    )
+    lines = [json.loads(line) for line in data.decode().splitlines()]
+    assert data.endswith(b"\n") and len(lines) == 4
+    assert [line["prediction"] for line in lines] == [0.1 + 0.2, None, None, 1e-300]
+    assert [line["row"] for line in lines] == [3, 5, 7, 11]
+    assert [line["input_hash"] for line in lines] == expected
+    assert lines[0]["model"] == 'm"q' and lines[3]["request_id"] == "rq-d"
