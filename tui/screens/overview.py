@@ -44,6 +44,8 @@ def field_text(key: str, value: Any) -> str:
     if key == "next_ideas" and isinstance(value, list):
         return "\n".join(f"{i['idea']}  (from {i.get('run_id') or '-'})" for i in value)
     if key == "tiers" and isinstance(value, dict):
+        if not any(value.get(tier) for tier in ("staging", "prod")):
+            return "-"
         held = [f"{tier} {value.get(tier) or '-'}" for tier in ("staging", "prod")]
         previous = value.get("previous") or {}
         before = (
@@ -74,7 +76,10 @@ def field_text(key: str, value: Any) -> str:
     if key == "card" and isinstance(value, dict):
         if value.get("error"):
             return f"BROKEN: {value['error']}"
-        return f"{value.get('entries', 0)} entries" if value.get("exists") else "not written yet"
+        entries = value.get("entries", 0)
+        if not value.get("exists"):
+            return "not written yet"
+        return f"{entries} {'entry' if entries == 1 else 'entries'}"
     return fmt.value(value)
 
 
@@ -89,10 +94,15 @@ def model_block(model: dict[str, Any]) -> RenderableType:
     # The count says no more than the list of open alerts beside it, unless the list is cut.
     if model.get("open_alert_count") == len(model.get("open_alerts") or []):
         fixed += ("open_alert_count",)
-    extra = [(k, field_text(k, v)) for k, v in model.items() if k not in fixed]
-    return stack(
-        title, key_values(None, extra) if extra else Text("  no runs yet", style="italic"), Text("")
-    )
+    # An empty field says nothing at 80x24: only what holds something is listed.
+    extra = [
+        (k, text) for k, v in model.items() if k not in fixed and (text := field_text(k, v)) != "-"
+    ]
+    if not model.get("runs"):
+        extra = [(k, text) for k, text in extra if k not in ("runs", "drift", "card")]
+        hint = Text(f"  no runs yet: factory train {model['name']}", style="italic")
+        return stack(title, hint, *([key_values(None, extra)] if extra else []), Text(""))
+    return stack(title, key_values(None, extra), Text(""))
 
 
 class OverviewScreen(FactoryScreen):
