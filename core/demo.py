@@ -148,7 +148,17 @@ def run_demo(
         plan = record_plan(ws, model, components, intent, expect)
         narrate(f"{model}: plan {plan.plan_id} ({intent})")
         t0 = time.perf_counter()
-        result = train_run(ws, model, **plan.components, snapshot=snapshot_id, plan_id=plan.plan_id)
+        pins = plan.components
+        result = train_run(
+            ws,
+            model,
+            features=pins.get("features"),
+            labels=pins.get("labels"),
+            hparams=pins.get("hparams"),
+            arch=pins.get("arch"),
+            snapshot=snapshot_id,
+            plan_id=plan.plan_id,
+        )
         run_id = str(_field(result, "run_id"))
         report = load_report(ws, run_id) or {}
         info = primary(report)

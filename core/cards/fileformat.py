@@ -10,6 +10,7 @@ the file and line and is never overwritten.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,11 @@ def check_markers(path: Path, body: str, body_line: int) -> None:
         )
 
 
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A `re.sub` replacement that inserts `text` as it is (no backslash escapes)."""
+    return lambda _match: text
+
+
 def replace_sections(body: str, sections: dict[str, str]) -> str:
     """`body` with each named section's content replaced; missing sections are appended."""
     for name, content in sections.items():
@@ -143,7 +149,7 @@ def replace_sections(body: str, sections: dict[str, str]) -> str:
             re.MULTILINE | re.DOTALL,
         )
         if pattern.search(body):
-            body = pattern.sub(lambda _m, b=block: b, body, count=1)
+            body = pattern.sub(_literal(block), body, count=1)
         else:
             body = body.rstrip("\n") + ("\n\n" if body.strip() else "") + block + "\n"
     return body

@@ -109,7 +109,7 @@ def _description(path: Path) -> str:
 
 def _scan(folder: Path, kind: str, origin: str) -> list[ComponentInfo]:
     suffix = KINDS[kind]
-    found = []
+    found: list[ComponentInfo] = []
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob(f"*{suffix}")):
@@ -135,17 +135,19 @@ def list_components(workspace: Any | None = None, kind: str | None = None) -> li
     result: list[ComponentInfo] = []
     for k in kinds:
         builtin = _scan(BUILTIN_ROOT / k, k, "builtin")
-        own = _scan(own_root / k, k, "workspace") if own_root else []
-        clash = {c.version for c in builtin} & {c.version for c in own}
-        if clash:
-            version = sorted(clash)[0]
-            raise FactoryError(
-                "component_clash",
-                f"{k}/{version} is defined both in factory and in {own_root / k}",
-                hint="A version names one implementation forever: rename your file to a new "
-                f"version, e.g. {version}_custom{KINDS[k]}.",
-                details={"kind": k, "version": version},
-            )
+        own: list[ComponentInfo] = []
+        if own_root is not None:
+            own = _scan(own_root / k, k, "workspace")
+            clash = {c.version for c in builtin} & {c.version for c in own}
+            if clash:
+                version = sorted(clash)[0]
+                raise FactoryError(
+                    "component_clash",
+                    f"{k}/{version} is defined both in factory and in {own_root / k}",
+                    hint="A version names one implementation forever: rename your file to a new "
+                    f"version, e.g. {version}_custom{KINDS[k]}.",
+                    details={"kind": k, "version": version},
+                )
         result.extend(builtin)
         result.extend(own)
     return result

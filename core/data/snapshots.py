@@ -73,7 +73,7 @@ def content_hash(frame: pd.DataFrame, dataset: str, schema_version: str | None) 
     digest = hashlib.sha256()
     digest.update(json.dumps([dataset, schema_version]).encode())
     digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 

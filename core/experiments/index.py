@@ -420,7 +420,7 @@ def running_markers(ws: Workspace, model: str | None = None) -> list[dict[str, A
     (its process lives) or `interrupted` (it died before writing its report)."""
     import socket
 
-    found = []
+    found: list[dict[str, Any]] = []
     folder = markers_dir(ws)
     if not folder.is_dir():
         return found

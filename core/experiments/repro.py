@@ -59,7 +59,7 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def reproducibility(root: Path, seed: int, thread_count: int) -> dict[str, Any]:
-    libraries = {}
+    libraries: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             libraries[name] = metadata.version(name)

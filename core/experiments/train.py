@@ -138,9 +138,9 @@ def _choose_components(
                 + ", ".join(f"{k}={b} (flag says {a})" for k, (a, b) in clashes.items()),
                 hint="Drop the component flags, or record a new plan with `factory plan`.",
             )
-    for kind, version in chosen.items():
-        if version is not None:
-            versions[kind] = version
+    for kind, pinned in chosen.items():
+        if pinned is not None:
+            versions[kind] = pinned
     versions["metrics"] = config.metrics
     return versions
 

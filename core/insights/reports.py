@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.modules import import_if_present
 from core.workspace import Workspace
@@ -138,7 +138,7 @@ def metric_mean(report: dict[str, Any], metric: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

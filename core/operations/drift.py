@@ -212,18 +212,29 @@ def compare_frames(
         reference_data=Dataset.from_pandas(reference, data_definition=definition),
     )
     by_column: dict[str, tuple[str, float, float | None]] = {}
+    no_threshold: set[str] = set()
     for metric in snapshot.dict()["metrics"]:
         config = metric.get("config") or {}
         if config.get("type", "").endswith("ValueDrift"):
+            test_threshold = _num(config.get("threshold"))
+            if test_threshold is None:
+                # Evidently fills in its method's default; without one the test cannot be read.
+                no_threshold.add(str(config["column"]))
+                continue
             by_column[str(config["column"])] = (
                 str(config.get("method")),
-                float(config.get("threshold")),
+                test_threshold,
                 _num(metric.get("value")),
             )
     results = []
     for column in numerical + categorical:
         if column not in by_column:
-            skipped.append({"column": str(column), "reason": "Evidently returned no result"})
+            reason = (
+                "Evidently returned no drift threshold"
+                if str(column) in no_threshold
+                else "Evidently returned no result"
+            )
+            skipped.append({"column": str(column), "reason": reason})
             continue
         method, test_threshold, score = by_column[column]
         kind = "num" if column in numerical else "cat"

@@ -328,6 +328,7 @@ def _latency(
             + (f" (p95 {p95:.3f} ms)" if p95 is not None else ""),
         )
     measured = _measure_side_by_side(ws, report, incumbent_report)
+    base: float | None
     if measured is not None:
         p95, base = measured
         how = "measured now, interleaved, one row per call"
@@ -362,7 +363,7 @@ def _measure_side_by_side(
     from core.operations.common import compute_features
     from core.operations.predict import _load_model
 
-    sides = []
+    sides: list[tuple[Any, Any, Any, Any, list[float]]] = []
     for side in (report, incumbent_report):
         try:
             model, meta, arch = _load_model(ws, side)

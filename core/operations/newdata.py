@@ -279,7 +279,7 @@ def _evaluate(
         (window_days - np.datetime64(window_start)) // np.timedelta64(block_days, "D")
     ).astype(int)
     block_of = np.minimum(block_of, BLOCKS - 1)
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for block in sorted(set(block_of.tolist())):
         mask = block_of == block
         a = _finite(compute(y_window[mask], champion_pred[mask]).get(metric))

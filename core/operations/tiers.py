@@ -56,8 +56,12 @@ class TiersResult:
 
 
 def _normalize(meta: dict[str, Any]) -> dict[str, Any]:
-    raw = meta.get("tiers") if isinstance(meta.get("tiers"), dict) else {}
-    previous = raw.get("previous") if isinstance(raw.get("previous"), dict) else {}
+    raw = meta.get("tiers")
+    if not isinstance(raw, dict):
+        raw = {}
+    previous = raw.get("previous")
+    if not isinstance(previous, dict):
+        previous = {}
     tiers: dict[str, Any] = {tier: raw.get(tier) for tier in TIERS}
     tiers["previous"] = {tier: previous.get(tier) for tier in TIERS}
     return tiers

@@ -83,9 +83,10 @@ def demo_md(data: dict[str, Any]) -> str:
         "| model | run | features | hparams | metric | expectation |",
         "|---|---|---|---|---|---|",
     ]
+    labels: dict[bool | None, str] = {True: "held", False: "did not hold"}
     for r in data["runs"]:
         e = r.get("expectation") or {}
-        held = {True: "held", False: "did not hold"}.get(e.get("held"), "needs a human")
+        held = labels.get(e.get("held"), "needs a human")
         out.append(
             f"| {r['model']} | {r['run_id']} | {r['components'].get('features')} "
             f"| {r['components'].get('hparams')} | {r['metric']} {_num(r.get('mean'))} | {held} |"

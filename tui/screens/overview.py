@@ -85,7 +85,7 @@ def field_text(key: str, value: Any) -> str:
 
 def model_block(model: dict[str, Any]) -> RenderableType:
     """One model: its contract, then whatever status sections added (tiers, best, last...)."""
-    fixed = ("name", "dataset", "task", "primary_metric", "direction")
+    fixed: tuple[str, ...] = ("name", "dataset", "task", "primary_metric", "direction")
     title = Text.assemble(
         (model["name"], "bold"),
         f"  {model.get('task', '')} on {model.get('dataset', '')}, ",

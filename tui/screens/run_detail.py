@@ -173,6 +173,7 @@ class RunDetailScreen(FactoryScreen):
         if not key:
             return None
         report = data.run_report(self.ws, key)
+        curves: dict[str, Any] | None
         try:
             curves = data.run_curves(self.ws, key)
         except data.Unavailable:
@@ -198,7 +199,7 @@ class RunDetailScreen(FactoryScreen):
         report = payload["report"]
         run_id = report.get("run_id") or report.get("id")
         self.sub_title = f"run {run_id}"
-        head = [
+        head: list[RenderableType] = [
             heading(f"Run {run_id}  ({report.get('model', '?')})"),
             key_values(None, facts_pairs(report)),
         ]

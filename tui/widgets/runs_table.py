@@ -118,7 +118,7 @@ FIRST_SCREENFUL = 200
 FILL_CHUNK = 2_000
 
 
-class RunsTable(DataTable[str]):
+class RunsTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", show=False),
     ]
