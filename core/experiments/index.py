@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,7 @@ def _model_stats(ordered: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _compact(
     ws: Workspace,
     generation: int,
-    stamp: tuple[int, int],
+    stamp: tuple[int, int] | None,
     runs: dict[str, dict[str, Any]],
     ordered: list[dict[str, Any]],
 ) -> None:
@@ -237,7 +238,7 @@ def _compact(
         "format": COMPACT_FORMAT,
         "generation": new_generation,
         "runs": len(runs),
-        "stamp": list(stamp),
+        "stamp": list(stamp) if stamp is not None else None,
         "models": _model_stats(ordered),
     }
     write_json(index_dir(ws) / "manifest.json", manifest)
@@ -268,16 +269,27 @@ def _folder_stamp(ws: Workspace) -> tuple[int, int]:
     return stamps[0], stamps[1]
 
 
+RACY_NS = 2_000_000_000
+"""A folder's mtime moves in coarse ticks (a few ms on Linux, up to 2 s elsewhere), so two
+writes in one tick leave one stamp. A stamp is trusted only once it is older than this, as
+git treats a file modified in the index's own second as racily clean."""
+
+
+def _settled(stamp: tuple[int, int]) -> bool:
+    return time.time_ns() - max(stamp) > RACY_NS
+
+
 def read_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """Every run's slim summary (`SLIM_KEYS`) as a plain dict, oldest first. Uses the
     compaction as is when the folders are unchanged since it was published; otherwise scans,
     rebuilds missing or stale summaries from reports, and publishes a new compaction."""
     stamp = _folder_stamp(ws)
+    settled = _settled(stamp)
     cached = _CACHE.get(ws.root)
-    if cached is not None and cached[0] == stamp:
+    if settled and cached is not None and cached[0] == stamp:
         return cached[1]
     manifest, compact = _read_compact(ws)
-    if manifest is not None and manifest.get("stamp") == list(stamp):
+    if settled and manifest is not None and manifest.get("stamp") == list(stamp):
         # Nothing was added, removed or rewritten since this compaction was published.
         ordered = sorted(
             (v["summary"] for v in compact.values()),
@@ -324,11 +336,15 @@ def read_summaries(ws: Workspace) -> list[dict[str, Any]]:
     published = manifest.get("stamp") if manifest else None
     if result and (read_loose or published != list(stamp) or len(compact) != len(result)):
         # Publish what we just read, stamped with the folders' state before the scan: the
-        # next reader whose folders still carry that stamp needs no scan at all.
+        # next reader whose folders still carry that stamp needs no scan at all. A stamp too
+        # recent to trust is published as none, so no reader takes it as a match.
         with contextlib.suppress(OSError):
             generation = manifest["generation"] if manifest else 0
-            _compact(ws, generation, stamp, {k: v for k, v in fresh.items() if v["mtime"]}, ordered)
-    _CACHE[ws.root] = (_folder_stamp(ws), ordered)
+            runs = {k: v for k, v in fresh.items() if v["mtime"]}
+            _compact(ws, generation, stamp if settled else None, runs, ordered)
+    if settled:
+        # The stamp from before the scan: a run written during the scan changes it.
+        _CACHE[ws.root] = (stamp, ordered)
     return ordered
 
 

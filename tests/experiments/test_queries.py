@@ -257,3 +257,42 @@ def test_readers_never_double_count_while_runs_are_written(trained: dict[str, An
         assert all(3 <= c <= 123 for c in counts) and counts == sorted(counts)
     index._CACHE.clear()
     assert len(index.read_summaries(ws)) == 123
+
+
+def test_a_run_written_within_one_mtime_tick_is_never_hidden(trained: dict[str, Any]) -> None:
+    """Folder mtimes move in coarse ticks: a run written in the tick of the last read leaves
+    the folders' stamp as it was. Neither the in-process memo nor the published compaction
+    may then hide it; once the stamp is old enough, both are used again."""
+    import os
+    import time
+
+    from core.atomic import write_json
+    from core.experiments import index
+    from core.workspace import Workspace
+
+    root = trained["root"]
+    ws = Workspace(root)
+    folders = [ws.reports_dir, index.summaries_dir(ws)]
+    now = time.time_ns()
+    for folder in folders:
+        os.utime(folder, ns=(now, now))  # the last write was a moment ago
+    assert len(index.read_summaries(ws)) == 3
+    stamp = index._folder_stamp(ws)
+    template = json.loads((root / "reports" / f"{trained['temp']}.json").read_text())
+    report = {**template, "run_id": "r-sametick0001"}
+    write_json(root / "reports" / "r-sametick0001.json", report)
+    index.write_summary(ws, report)
+    for folder, mtime in zip(folders, stamp, strict=True):
+        os.utime(folder, ns=(mtime, mtime))  # the same tick as the read before
+    assert index._folder_stamp(ws) == stamp
+    assert len(index.read_summaries(ws)) == 4
+    index.forget_cache(ws)
+    assert len(index.read_summaries(ws)) == 4
+
+    old = time.time_ns() - 10 * index.RACY_NS
+    for folder in folders:
+        os.utime(folder, ns=(old, old))
+    first = index.read_summaries(ws)
+    assert len(first) == 4 and index.read_summaries(ws) is first  # memo used when settled
+    manifest = json.loads((root / ".factory" / "index" / "manifest.json").read_text())
+    assert manifest["stamp"] == [old, old] and manifest["runs"] == 4
