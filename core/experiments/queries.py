@@ -78,8 +78,8 @@ def list_component_infos(ws: Workspace, kind: str | None = None) -> ComponentsRe
 class RunsResult:
     model: str | None
     count: int
-    runs: list[index.RunSummary]
-    """Oldest first."""
+    runs: list[dict[str, Any]]
+    """Oldest first, each as `factory runs` lists it (`_run_row`)."""
     best: dict[str, str | None] = field(default_factory=dict)
     """model -> run id with the best mean primary metric."""
     running: list[dict[str, Any]] = field(default_factory=list)
@@ -97,27 +97,28 @@ class RunsResult:
             "truncated": self.truncated,
             "best": self.best,
             "running": self.running,
-            "runs": [_run_row(r) for r in self.runs],
+            "runs": self.runs,
         }
 
 
-def _run_row(run: index.RunSummary) -> dict[str, Any]:
-    """A run as `factory runs` lists it: a few values per run, since the JSON envelope is
-    encoded in pure Python (indented) and every value costs at 10,000 runs."""
-    primary = run.primary or {}
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as `factory runs` lists it, straight from its index summary: a few values per
+    run, since the JSON envelope is encoded in pure Python (indented) and every value (and
+    every object built on the way) costs at 10,000 runs."""
+    primary = run.get("primary") or {}
     return {
-        "run_id": run.run_id,
-        "model": run.model,
-        "created_at": run.created_at,
-        "snapshot_id": run.snapshot_id,
-        "plan_id": run.plan_id,
-        "components": run.components,
+        "run_id": run["run_id"],
+        "model": run.get("model"),
+        "created_at": run.get("created_at"),
+        "snapshot_id": run.get("snapshot_id"),
+        "plan_id": run.get("plan_id"),
+        "components": run.get("components") or {},
         "primary": {
             "name": primary.get("name"),
             "mean": primary.get("mean"),
             "std": primary.get("std"),
         },
-        "component_changed": run.component_changed or [],
+        "component_changed": run.get("component_changed") or [],
     }
 
 
@@ -133,16 +134,16 @@ def runs_table(
         from core.experiments.train import model_config
 
         model_config(ws, model)  # raises the clear unknown-model error
-    runs = index.list_runs(ws, model)
+    runs = [s for s in index.read_summaries(ws) if model is None or s.get("model") == model]
     best: dict[str, str | None] = {}
-    for name in [model] if model else sorted({r.model for r in runs}):
+    for name in [model] if model else sorted({str(r.get("model")) for r in runs}):
         found = index.best_run(ws, name)
         best[name] = found.run_id if found else None
     shown = runs if limit is None or len(runs) <= limit else runs[-limit:]
     return RunsResult(
         model,
         len(runs),
-        shown,
+        [_run_row(r) for r in shown],
         best,
         index.running_markers(ws, model),
         shown=len(shown),

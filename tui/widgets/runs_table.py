@@ -191,7 +191,8 @@ class RunsTable(DataTable[Text]):
                         self.add_row(*row.cells(), key=row.run_id)
                         self.rows_by_id[row.run_id] = row
             if stop < len(ordered):
-                self.set_timer(0.001, lambda: add(stop, stop + FILL_CHUNK))
+                # After a paint: the first screenful shows (and keys answer) before the rest.
+                self.call_after_refresh(add, stop, stop + FILL_CHUNK)
             else:
                 self.filling = False
                 self.post_message(self.Filled(len(self.rows_by_id)))

@@ -149,9 +149,10 @@ def runs(ctx: Context) -> Reply:
     result = runs_table(ctx.workspace, ctx.args.model, limit)
     next_commands = []
     if len(result.runs) >= 2:
-        next_commands.append(f"factory compare {result.runs[-2].run_id} {result.runs[-1].run_id}")
+        older, newer = result.runs[-2]["run_id"], result.runs[-1]["run_id"]
+        next_commands.append(f"factory compare {older} {newer}")
     if result.runs:
-        next_commands.append(f"factory show {result.runs[-1].run_id}")
+        next_commands.append(f"factory show {result.runs[-1]['run_id']}")
     if result.truncated:
         next_commands.append("factory runs --all" + (f" {result.model}" if result.model else ""))
     else:
