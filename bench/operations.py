@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ DRIFT_ROWS = 1_000_000
 NUMERIC = 15
 CATEGORICAL = 5
 PREDICT_ROWS = 100_000
-PREDICT_ROUNDS = 3
+PREDICT_ROUNDS = 7
 
 
 def make_frames(rows: int, seed: int = 11) -> tuple[Any, Any]:
@@ -152,11 +153,14 @@ def bench_predict(rows: int) -> dict[str, Any]:
                 assert result.rows == rows
         lines = sum(p.read_bytes().count(b"\n") for p in ws.inference_dir.glob("*/*.jsonl"))
         best = {k: min(v) for k, v in timings.items()}
+        # Each round scores off then on back to back: the ratio within a round cancels the
+        # machine's slow swings, which on a shared 2-core box are as large as the effect.
+        ratios = [on / off for off, on in zip(timings["off"], timings["on"], strict=True)]
         return {
             "rows": rows,
             "rows_per_s_log_off": rows / best["off"],
             "rows_per_s_log_on": rows / best["on"],
-            "logging_cost": best["on"] / best["off"] - 1,
+            "logging_cost": statistics.median(ratios) - 1,
             "log_lines": lines,
         }
     finally:
@@ -183,7 +187,10 @@ def main() -> None:
     print(
         f"  logging on:  {predict['rows_per_s_log_on']:,.0f} rows/s ({predict['log_lines']:,} lines)"
     )
-    print(f"  logging cost {predict['logging_cost']:+.1%} (target < 10%)")
+    print(
+        f"  logging cost {predict['logging_cost']:+.1%} (median of {PREDICT_ROUNDS} paired rounds; "
+        "target < 10%)"
+    )
 
 
 if __name__ == "__main__":

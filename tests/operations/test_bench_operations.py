@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.operations import bench_drift, bench_predict, make_frames
+from bench.operations import PREDICT_ROUNDS, bench_drift, bench_predict, make_frames
 
 
 def test_frames_have_the_promised_shape_and_shift() -> None:
@@ -19,5 +19,5 @@ def test_benchmark_functions_run_on_small_sizes() -> None:
     assert drift["evidently"]["drifted"] == drift["factory"]["drifted"] == 4
     assert drift["time_ratio"] > 0
     predict = bench_predict(2_000)
-    assert predict["log_lines"] == 2_000 * 3
+    assert predict["log_lines"] == 2_000 * PREDICT_ROUNDS
     assert predict["rows_per_s_log_on"] > 0
