@@ -127,8 +127,8 @@ def cold(args: list[str], root: Path) -> float:
 
 def index_speed() -> list[dict[str, Any]]:
     from core.data.snapshots import create_snapshot
-    from core.experiments import index
     from core.experiments.train import train_run
+    from core.stamps import RACY_NS
     from core.workspace import Workspace
     from core.workspace_init import init_workspace
 
@@ -149,7 +149,7 @@ def index_speed() -> list[dict[str, Any]]:
             generated = time.perf_counter() - started
             # A read within RACY_NS of the last write rescans by design (a folder's mtime
             # cannot tell two writes in one tick apart); measure the workspace at rest.
-            time.sleep(index.RACY_NS / 1e9)
+            time.sleep(RACY_NS / 1e9)
             first = _timed([sys.executable, "-m", "core.cli.main", "runs", "--json"], root)
             results.append(
                 {

@@ -178,7 +178,7 @@ def main() -> None:
             print(f"skipped: {exc.name} is not available in this build", file=sys.stderr)
             return
         print(f"workspace with {RUNS:,} runs written in {time.perf_counter() - started:.1f} s")
-        from core.experiments.index import RACY_NS
+        from core.stamps import RACY_NS
 
         time.sleep(RACY_NS / 1e9)  # at rest: a read this soon after a write rescans by design
         print(

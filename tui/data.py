@@ -8,12 +8,10 @@ lists; a capability whose core module is not part of this checkout raises `Unava
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from core.workspace import Workspace
-from tui import watch
 
 
 class Unavailable(Exception):
@@ -35,30 +33,10 @@ def _plain(value: Any) -> Any:
     return to_plain(value)
 
 
-_index_seen: dict[Path, Any] = {}
-
-
-def _forget_stale_index(ws: Workspace) -> None:
-    """The run index memoises its summaries per process and forgets them only when this
-    process writes one. The dashboard outlives many runs written by other processes, so it
-    drops the memo when `reports/` or `.factory/` moved since it last looked (a few `stat`
-    calls), and otherwise shares it between Overview and Runs (reading 10,000 summaries
-    costs about 0.4 s)."""
-    try:
-        index = importlib.import_module("core.experiments.index")
-    except ModuleNotFoundError:
-        return
-    seen = watch.run_index_signature(ws)
-    if _index_seen.get(ws.root) != seen:
-        index.forget_cache(ws)
-        _index_seen[ws.root] = seen
-
-
 def status(ws: Workspace) -> dict[str, Any]:
     """`factory status --json`: `data` plus the envelope's `next`."""
     from core.status import workspace_status
 
-    _forget_stale_index(ws)
     result = workspace_status(ws)
     data: dict[str, Any] = _plain(result)
     data["next"] = list(result.next)
@@ -69,7 +47,6 @@ def runs(ws: Workspace, model: str | None = None) -> dict[str, Any]:
     """`factory runs [MODEL] --all --json`: `{model, count, best, running, runs}`. The table
     holds every run (it fills in slices), not only the CLI's default newest 1,000."""
     queries = _module("core.experiments.queries")
-    _forget_stale_index(ws)
     # Summaries are read from JSON, so `to_dict()` is already plain; walking 10,000 of them
     # through `to_plain` would cost most of a second.
     result: dict[str, Any] = queries.runs_table(ws, model, limit=None).to_dict()

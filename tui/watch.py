@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+from core import stamps
 from core.workspace import Workspace
 
 AREAS = ("config", "reports", "cards", "adrs", "events", "index")
@@ -69,22 +70,16 @@ def _index(state_dir: Path) -> Signature:
     return (*entries, *_folder(state_dir / "runs", files=True))
 
 
-RACY_NS = 2_000_000_000
-"""mtimes move in coarse ticks: a second write in the tick of the last poll leaves every stat
-as it was. While any stat is this recent its area counts as moved on every poll, so such a
-write shows up on the next poll (the run index applies the same rule to its memo)."""
-
-
-def _settle(signature: Signature, now: int) -> Signature:
-    if any(now - mtime < RACY_NS for name, mtime, _ in signature if name != "partitions"):
-        return (*signature, ("unsettled", now, 0))
-    return signature
+def _settle(signature: Signature) -> Signature:
+    """An area stat'ed within `core.stamps.RACY_NS` of a write counts as moved on every poll,
+    so a second write in the tick of the last poll shows up on the next one."""
+    mtimes = [mtime for name, mtime, _ in signature if name != "partitions"]
+    return signature if stamps.settled(*mtimes) else (*signature, ("unsettled", time.time_ns(), 0))
 
 
 def signatures(ws: Workspace) -> dict[str, Signature]:
     """One signature per area; compare two results with `changed`."""
-    now = time.time_ns()
-    return {area: _settle(signature, now) for area, signature in _raw_signatures(ws).items()}
+    return {area: _settle(signature) for area, signature in _raw_signatures(ws).items()}
 
 
 def _raw_signatures(ws: Workspace) -> dict[str, Signature]:
@@ -101,7 +96,7 @@ def _raw_signatures(ws: Workspace) -> dict[str, Signature]:
 
 def run_index_signature(ws: Workspace) -> Signature:
     """What moves when a run is written: the reports folder and the run index."""
-    return _settle((*_folder(ws.reports_dir, files=False), *_index(ws.state_dir)), time.time_ns())
+    return _settle((*_folder(ws.reports_dir, files=False), *_index(ws.state_dir)))
 
 
 def changed(before: dict[str, Signature], after: dict[str, Signature]) -> frozenset[str]:

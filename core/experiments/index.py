@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import stamps
 from core.atomic import write_json, write_text
 from core.errors import FactoryError
 from core.ids import validate_name
@@ -250,33 +250,19 @@ def _compact(
 
 _CACHE: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
 """Per workspace: (mtimes of the reports and summaries folders, summaries). Every write is a
-rename into one of those folders, which changes its mtime, so a stale entry is never used."""
-
-
-def forget_cache(ws: Workspace) -> None:
-    """Drop this process's memo of the workspace's summaries. Long-lived readers (the
-    dashboard) call it when they see other processes write; the next read rescans."""
-    _CACHE.pop(ws.root, None)
+rename into one of those folders, which changes its mtime; only settled mtimes are stored
+(`core.stamps`), so a write in the same tick cannot hide behind an unchanged one. Other
+processes' writes need no signal: a long-lived reader (the dashboard) just reads again."""
 
 
 def _folder_stamp(ws: Workspace) -> tuple[int, int]:
-    stamps = []
+    mtimes = []
     for folder in (ws.reports_dir, summaries_dir(ws)):
         try:
-            stamps.append(folder.stat().st_mtime_ns)
+            mtimes.append(folder.stat().st_mtime_ns)
         except OSError:
-            stamps.append(0)
-    return stamps[0], stamps[1]
-
-
-RACY_NS = 2_000_000_000
-"""A folder's mtime moves in coarse ticks (a few ms on Linux, up to 2 s elsewhere), so two
-writes in one tick leave one stamp. A stamp is trusted only once it is older than this, as
-git treats a file modified in the index's own second as racily clean."""
-
-
-def _settled(stamp: tuple[int, int]) -> bool:
-    return time.time_ns() - max(stamp) > RACY_NS
+            mtimes.append(0)
+    return mtimes[0], mtimes[1]
 
 
 def read_summaries(ws: Workspace) -> list[dict[str, Any]]:
@@ -284,7 +270,7 @@ def read_summaries(ws: Workspace) -> list[dict[str, Any]]:
     compaction as is when the folders are unchanged since it was published; otherwise scans,
     rebuilds missing or stale summaries from reports, and publishes a new compaction."""
     stamp = _folder_stamp(ws)
-    settled = _settled(stamp)
+    settled = stamps.settled(*stamp)
     cached = _CACHE.get(ws.root)
     if settled and cached is not None and cached[0] == stamp:
         return cached[1]

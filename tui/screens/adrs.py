@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual.app import ComposeResult
-from textual.widgets import Footer, Header, OptionList
-
 from tui import data
-from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.doc_browser import DocBrowser
-from tui.widgets.nav_bar import NavBar
+from tui.screens.base import DocScreen
 
 
 def adr_label(adr: dict[str, Any]) -> str:
@@ -30,24 +25,9 @@ def adr_markdown(adr: dict[str, Any]) -> str:
     return f"{facts}\n\n{adr.get('body') or ''}"
 
 
-class AdrsScreen(FactoryScreen):
+class AdrsScreen(DocScreen):
     MODE = "adrs"
-    AUTO_FOCUS = "#doc-list"
     AREAS: ClassVar[frozenset[str]] = frozenset({"adrs"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.selected: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Banner(id="banner")
-        yield DocBrowser(id="adrs")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
-
-    def load_key(self) -> str:
-        return self.selected or ""
 
     def fetch(self, key: str) -> Any:
         adrs = data.adr_list(self.ws)
@@ -56,18 +36,10 @@ class AdrsScreen(FactoryScreen):
         return {"adrs": adrs, "ref": ref, "adr": data.adr_show(self.ws, int(ref)) if ref else None}
 
     def show_data(self, payload: dict[str, Any]) -> None:
-        items = [(str(a["number"]), adr_label(a)) for a in payload["adrs"]]
-        self.selected = payload["ref"] or None
-        self._requested_key = self.load_key()
-        browser = self.query_one(DocBrowser)
-        browser.set_items(items, self.selected)
-        browser.set_document(
+        self.show_documents(
+            [(str(a["number"]), adr_label(a)) for a in payload["adrs"]],
+            payload["ref"],
             adr_markdown(payload["adr"])
             if payload["adr"]
-            else 'No ADRs yet: factory adr new "title"'
+            else 'No ADRs yet: factory adr new "title"',
         )
-
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id and event.option.id != self.selected:
-            self.selected = event.option.id
-            self.reload()

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
+from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from core.errors import FactoryError
 from core.workspace import Workspace
 from tui.data import Unavailable
 from tui.messages import Loaded
+from tui.widgets.doc_browser import DocBrowser
+from tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
     from tui.app import FactoryApp
@@ -56,7 +59,18 @@ class FactoryScreen(Screen[None]):
     def ws(self) -> Workspace:
         return self.factory.workspace
 
+    def compose(self) -> ComposeResult:
+        """Every screen's frame: header, its own body, the screen keys, the footer."""
+        yield Header()
+        yield from self.compose_body()
+        yield NavBar(self.MODE)
+        yield Footer(compact=True)
+
     # --- what subclasses define -------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, including its `Banner(id="banner")`."""
+        yield Banner(id="banner")
+
     def load_key(self) -> str:
         """What this screen should show now (e.g. the selected run); "" when fixed."""
         return ""
@@ -131,3 +145,33 @@ class FactoryScreen(Screen[None]):
             self.show_data(message.data)
         # Marked once the screen has painted with the data, not when it was handed over.
         self.call_after_refresh(self.factory.mark_rendered, self.MODE)
+
+
+class DocScreen(FactoryScreen):
+    """A list of documents beside the chosen one rendered (cards, ADRs). `fetch` returns the
+    payload; `show_data` hands `show_documents` the list, the chosen id and its Markdown."""
+
+    AUTO_FOCUS = "#doc-list"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Banner(id="banner")
+        yield DocBrowser(id=self.MODE)
+
+    def load_key(self) -> str:
+        return self.selected or ""
+
+    def show_documents(self, items: list[tuple[str, str]], selected: str, markdown: str) -> None:
+        self.selected = selected or None
+        self._requested_key = self.load_key()
+        browser = self.query_one(DocBrowser)
+        browser.set_items(items, self.selected)
+        browser.set_document(markdown)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and event.option.id != self.selected:
+            self.selected = event.option.id
+            self.reload()

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual.app import ComposeResult
-from textual.widgets import Footer, Header, OptionList
-
 from tui import data
-from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.doc_browser import DocBrowser
-from tui.widgets.nav_bar import NavBar
+from tui.screens.base import Banner, DocScreen
 
 
 def card_markdown(card: dict[str, Any]) -> str:
@@ -35,24 +30,9 @@ def summary_label(summary: dict[str, Any]) -> str:
     )
 
 
-class CardsScreen(FactoryScreen):
+class CardsScreen(DocScreen):
     MODE = "cards"
-    AUTO_FOCUS = "#doc-list"
     AREAS: ClassVar[frozenset[str]] = frozenset({"cards", "config"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.selected: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Banner(id="banner")
-        yield DocBrowser(id="cards")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
-
-    def load_key(self) -> str:
-        return self.selected or ""
 
     def fetch(self, key: str) -> Any:
         summaries = data.card_summaries(self.ws)
@@ -65,11 +45,13 @@ class CardsScreen(FactoryScreen):
         }
 
     def show_data(self, payload: dict[str, Any]) -> None:
-        items = [(s["model"], summary_label(s)) for s in payload["summaries"]]
-        self.selected = payload["model"] or None
-        self._requested_key = self.load_key()
-        browser = self.query_one(DocBrowser)
-        browser.set_items(items, self.selected)
+        self.show_documents(
+            [(s["model"], summary_label(s)) for s in payload["summaries"]],
+            payload["model"],
+            card_markdown(payload["card"])
+            if payload["card"] is not None
+            else "No models yet: add a `[models.NAME]` table to factory.toml.",
+        )
         broken = next(
             (
                 s["error"]
@@ -78,14 +60,5 @@ class CardsScreen(FactoryScreen):
             ),
             None,
         )
-        if payload["card"] is None:
-            browser.set_document("No models yet: add a `[models.NAME]` table to factory.toml.")
-        else:
-            browser.set_document(card_markdown(payload["card"]))
         if broken:
             self.query_one("#banner", Banner).show(broken, error=True)
-
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id and event.option.id != self.selected:
-            self.selected = event.option.id
-            self.reload()

@@ -8,12 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Input, Static
 
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.nav_bar import NavBar
 from tui.widgets.render import key_values, rows_table, stack
 
 
@@ -26,8 +25,7 @@ class CompareScreen(FactoryScreen):
         Binding("escape", "leave_inputs", "Done", show=False),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         with Horizontal(id="compare-pick"):
             yield Input(placeholder="baseline run id", id="run-a")
             yield Input(placeholder="candidate run id", id="run-b")
@@ -36,8 +34,6 @@ class CompareScreen(FactoryScreen):
             yield Static(id="compare-verdict")
             yield Static(id="compare-folds")
             yield Static(id="compare-rest")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def load_key(self) -> str:
         pair = self.factory.compare_pair

@@ -9,12 +9,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.nav_bar import NavBar
 from tui.widgets.render import stack
 
 RANGES: tuple[str | None, ...] = ("7d", "30d", "90d", None)
@@ -57,14 +56,11 @@ class HistoryScreen(FactoryScreen):
         self.range_index = 0
         self.include_read_only = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Static(id="history-range")
         yield Banner(id="banner")
         with VerticalScroll(id="history", can_focus=True):
             yield Static(id="history-sessions")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def load_key(self) -> str:
         return f"{RANGES[self.range_index]} {self.include_read_only}"

@@ -8,12 +8,11 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.nav_bar import NavBar
 from tui.widgets.render import heading, key_values, rows_table, stack
 
 
@@ -109,16 +108,13 @@ class OverviewScreen(FactoryScreen):
     MODE = "overview"
     AREAS: ClassVar[frozenset[str]] = frozenset({"config", "reports", "cards", "events", "index"})
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Banner(id="banner")
         with VerticalScroll(id="overview"):
             yield Static(id="models")
             yield Static(id="next")
             yield Static(id="sessions")
             yield Static(id="datasets")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def fetch(self, key: str) -> Any:
         return data.status(self.ws)

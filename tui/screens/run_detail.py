@@ -9,14 +9,13 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from core.errors import FactoryError
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
 from tui.widgets.loss_plot import LossPlot, curve_series
-from tui.widgets.nav_bar import NavBar
 from tui.widgets.render import heading, key_values, rows_table, stack
 
 SHOWN_KEYS = (
@@ -152,8 +151,7 @@ class RunDetailScreen(FactoryScreen):
     MODE = "detail"
     AREAS: ClassVar[frozenset[str]] = frozenset({"reports", "cards", "index"})
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Banner(id="banner")
         with VerticalScroll(id="detail"):
             yield Static(id="detail-head")
@@ -163,8 +161,6 @@ class RunDetailScreen(FactoryScreen):
             yield Static(id="detail-repro")
             yield Static(id="detail-notes")
             yield Static(id="detail-rest")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def load_key(self) -> str:
         return self.factory.selected_run or ""

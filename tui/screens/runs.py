@@ -6,12 +6,11 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui import data
 from tui.messages import CompareRuns, OpenRun
 from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.nav_bar import NavBar
 from tui.widgets.runs_table import COLUMNS, RunRow, RunsTable
 
 
@@ -33,8 +32,7 @@ class RunsScreen(FactoryScreen):
         self.filtered = 0
         self.marked: list[str] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Input(
             placeholder="filter: model=rain features:weather_v2 text… (/ to focus, esc to leave)",
             id="filter",
@@ -42,8 +40,6 @@ class RunsScreen(FactoryScreen):
         yield Banner(id="banner")
         yield RunsTable(id="runs-table")
         yield Static(id="runs-summary")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def fetch(self, key: str) -> Any:
         return self.factory.take_runs_prefetch() or data.runs(self.ws)

@@ -6,12 +6,11 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
-from tui.widgets.nav_bar import NavBar
 
 DEFAULT_SQL = "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"
 ROW_LIMIT = 1000
@@ -29,14 +28,11 @@ class SqlScreen(FactoryScreen):
         super().__init__()
         self.sql = ""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Input(value=DEFAULT_SQL, placeholder="SELECT … (Enter runs it)", id="sql-input")
         yield Banner(id="banner")
         yield DataTable(id="sql-results", cursor_type="row", zebra_stripes=True)
         yield Static(id="sql-status")
-        yield NavBar(self.MODE)
-        yield Footer(compact=True)
 
     def load_key(self) -> str:
         return self.sql
