@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import screen_text, wait_for
 from tui.nav import SCREENS
+from tui.screens.base import TYPING
 
 
 async def test_every_screen_has_a_key_and_shows_it_in_the_footer(make_app: Any) -> None:
@@ -57,11 +58,14 @@ async def test_letter_keys_type_into_inputs_instead_of_switching(make_app: Any) 
         await pilot.press("slash")
         box = app.screen.query_one("#sql-input", Input)
         assert box.has_focus
+        assert box.border_subtitle == TYPING  # the visible sign that keys are text now
         box.value = ""
         await pilot.press(*"select 1")
         assert box.value == "select 1"
         assert app.current_mode == "sql"
-        await pilot.press("escape", "o")
+        await pilot.press("escape")
+        assert not box.has_focus and box.border_subtitle == ""
+        await pilot.press("o")
         assert app.current_mode == "overview"
 
 

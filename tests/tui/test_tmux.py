@@ -13,6 +13,7 @@ import pytest
 
 from core.workspace import Workspace
 from tests.conftest import REPO
+from tui.screens.base import TYPING
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +51,18 @@ def tmux(tui_ws: Workspace) -> Iterator[Callable[..., str]]:
         subprocess.run([*base, "kill-server"], capture_output=True, check=False)
 
 
-def wait_screen(tmux: Callable[..., str], needle: str, timeout: float = 15.0) -> str:
+def wait_screen(
+    tmux: Callable[..., str], needle: str, timeout: float = 15.0, *, present: bool = True
+) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
         screen = tmux("capture-pane", "-p", "-t", "e2e")
-        if needle in screen:
+        if (needle in screen) == present:
             return screen
         time.sleep(0.2)
-    raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
+    state = "not on" if present else "still on"
+    raise AssertionError(f"{needle!r} {state} screen after {timeout}s:\n{screen}")
 
 
 def test_factory_tui_in_tmux_navigates_queries_and_quits(tmux: Callable[..., str]) -> None:
@@ -67,14 +71,16 @@ def test_factory_tui_in_tmux_navigates_queries_and_quits(tmux: Callable[..., str
     tmux("send-keys", "-t", "e2e", "s")
     wait_screen(tmux, "Press / to write a SELECT")
     tmux("send-keys", "-t", "e2e", "/")
-    time.sleep(0.3)  # focus moves on the next message-loop turn, as for a person typing
+    # Type only once the box shows it has focus: keys sent earlier are screen switches (a
+    # loaded CI machine once took longer than a fixed 0.3 s to move focus).
+    wait_screen(tmux, TYPING)
     tmux("send-keys", "-t", "e2e", "C-u")
     tmux("send-keys", "-t", "e2e", "-l", "SELECT count(*) AS total_events FROM events")
     tmux("send-keys", "-t", "e2e", "Enter")
     screen = wait_screen(tmux, "1 rows in")
     assert "total_events" in screen
     tmux("send-keys", "-t", "e2e", "Escape")
-    time.sleep(0.3)
+    wait_screen(tmux, TYPING, present=False)
     tmux("send-keys", "-t", "e2e", "h")
     wait_screen(tmux, "read-only commands")  # the History screen's own summary line
     tmux("send-keys", "-t", "e2e", "q")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
@@ -34,6 +34,11 @@ class Banner(Static):
 
     def clear(self) -> None:
         self.show("")
+
+
+TYPING = "typing · esc leaves"
+"""Shown in a text box's border while it has focus: over SSH the cursor is easy to miss, and
+a key typed there is text, not a screen switch."""
 
 
 class FactoryScreen(Screen[None]):
@@ -97,6 +102,14 @@ class FactoryScreen(Screen[None]):
                 box.cursor_blink = False
         self.on_show_screen()
         self.reload()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, Input):
+            event.widget.border_subtitle = TYPING
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if isinstance(event.widget, Input):
+            event.widget.border_subtitle = ""
 
     def on_screen_resume(self) -> None:
         self.on_show_screen()
