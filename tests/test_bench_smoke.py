@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.foundation import build_event_log
 from core.events import event_files, read_events
@@ -36,3 +37,20 @@ def test_runner_refuses_an_unknown_benchmark() -> None:
     )
     assert proc.returncode == 2
     assert "foundation" in proc.stderr
+
+
+async def test_live_refresh_bench_sees_each_event_and_restores_the_session(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from bench.tui import build, live_refresh
+
+    monkeypatch.setenv("FACTORY_SESSION", "smoke-own")
+    monkeypatch.setenv("FACTORY_NOW", "2026-11-26T12:00:00Z")
+    ws = build(tmp_path / "ws", runs=20)
+    # More rounds than the Overview lists recent sessions (5): each new one must still show.
+    seconds = await live_refresh(ws, rounds=6, rest_s=0.1)
+    assert len(seconds) == 6 and min(seconds) > 0
+    assert os.environ["FACTORY_SESSION"] == "smoke-own"
+    assert os.environ["FACTORY_NOW"] == "2026-11-26T12:00:00Z"
+    sessions = {r.get("session_id") for r in read_events(event_files(ws.events_dir))}
+    assert {f"bench-live-{n}" for n in range(6)} <= sessions

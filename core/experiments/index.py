@@ -204,7 +204,7 @@ def _read_compact(ws: Workspace) -> tuple[dict[str, Any] | None, dict[str, dict[
     return None, {}
 
 
-def _model_stats(ordered: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def stats_by_model(ordered: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per model: run count, the best run by mean primary metric, and the last run."""
     stats: dict[str, dict[str, Any]] = {}
     for summary in ordered:
@@ -239,7 +239,7 @@ def _compact(
         "generation": new_generation,
         "runs": len(runs),
         "stamp": list(stamp) if stamp is not None else None,
-        "models": _model_stats(ordered),
+        "models": stats_by_model(ordered),
     }
     write_json(index_dir(ws) / "manifest.json", manifest)
     for path in folder.glob("runs-*.json"):
@@ -359,7 +359,7 @@ def model_stats(ws: Workspace, model: str) -> dict[str, Any]:
         if manifest is not None and manifest.get("stamp") == list(stamp):
             models = manifest.get("models") or {}
             return dict(models.get(model) or {"runs": 0, "best": None, "last": None})
-    stats = _model_stats([s for s in read_summaries(ws) if s.get("model") == model])
+    stats = stats_by_model([s for s in read_summaries(ws) if s.get("model") == model])
     return stats.get(model) or {"runs": 0, "best": None, "last": None}
 
 

@@ -49,6 +49,7 @@ def test_runs_lists_history_with_components_and_best(trained: dict[str, Any]) ->
     only = run_factory("runs", "temp", "--json", cwd=trained["root"]).doc["data"]
     assert [r["run_id"] for r in only["runs"]] == [trained["temp"]]
     assert only["runs"][0]["primary"]["name"] == "mae"
+    assert data["best"]["temp"] == trained["temp"] and only["best"] == {"temp": trained["temp"]}
     assert run_factory("runs", "snow", "--json", cwd=trained["root"]).code == 3
 
 

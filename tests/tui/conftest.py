@@ -174,6 +174,11 @@ def screen_text(app: Any) -> str:
     return console.export_text().rstrip("\n")
 
 
+LIVE_S = 10.0
+"""How long a live-refresh test waits: generous, since the poll runs every second or less and
+a loaded CI machine is slow; the latency itself is a benchmark number."""
+
+
 async def wait_for(pilot: Any, predicate: Any, timeout: float = 5.0, step: float = 0.05) -> None:
     """Let workers finish until `predicate()` holds (fails the test after `timeout`)."""
     waited = 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.workspace import Workspace
-from tests.tui.conftest import RUN_T1, RUN_T2, screen_text, wait_for
+from tests.tui.conftest import LIVE_S, RUN_T1, RUN_T2, screen_text, wait_for
 
 
 async def open_runs(app: Any, pilot: Any) -> Any:
@@ -94,8 +94,8 @@ async def test_a_run_trained_while_the_app_is_open_appears(
     make_app: Any, tui_ws: Workspace
 ) -> None:
     """`factory train` in another process (as in another tmux pane) while the app polls:
-    it is never blocked by the app, and the run shows on Runs and Overview within about
-    two seconds of finishing."""
+    it is never blocked by the app, and the run shows on Runs and Overview without a restart
+    (how soon is measured by `bench/tui.py`, not timed here)."""
     import asyncio
 
     from tests.conftest import run_factory
@@ -112,7 +112,7 @@ async def test_a_run_trained_while_the_app_is_open_appears(
         assert ran.code == 0, ran.stderr
         run_id = ran.doc["data"]["run_id"]
         assert not ran.doc["data"]["reused"]
-        await wait_for(pilot, lambda: run_id in table.rows_by_id, timeout=2.5)
+        await wait_for(pilot, lambda: run_id in table.rows_by_id, timeout=LIVE_S)
         assert table.row_count == 3
         await pilot.pause()
         assert run_id in screen_text(app)

@@ -149,6 +149,10 @@ class FactoryScreen(Screen[None]):
         if message.generation != self._generation:
             return  # a newer load is on its way
         self.loaded_key = message.key
+        # Marked once the screen has painted with the data, not when it was handed over; asked
+        # for before rendering so it runs ahead of work a widget defers past that paint (the
+        # runs table's later chunks).
+        self.call_after_refresh(self.factory.mark_rendered, self.MODE)
         if message.error is not None:
             self.shown = None
             self.show_error(message.error)
@@ -156,8 +160,6 @@ class FactoryScreen(Screen[None]):
             self.query_one("#banner", Banner).clear()
             self.shown = message.data
             self.show_data(message.data)
-        # Marked once the screen has painted with the data, not when it was handed over.
-        self.call_after_refresh(self.factory.mark_rendered, self.MODE)
 
 
 class DocScreen(FactoryScreen):
