@@ -174,6 +174,15 @@ def screen_text(app: Any) -> str:
     return console.export_text().rstrip("\n")
 
 
+def tables_measured(app: Any) -> bool:
+    """Every table has measured its columns: DataTable does that when its message queue
+    runs dry, which on a loaded CI machine once came after the screenshot (columns cut to
+    their labels' width)."""
+    from textual.widgets import DataTable
+
+    return not any(t._require_update_dimensions or t._new_rows for t in app.screen.query(DataTable))
+
+
 LIVE_S = 10.0
 """How long a live-refresh test waits: generous, since the poll runs every second or less and
 a loaded CI machine is slow; the latency itself is a benchmark number."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.workspace import Workspace
-from tests.tui.conftest import LIVE_S, RUN_T1, RUN_T2, screen_text, wait_for
+from tests.tui.conftest import LIVE_S, RUN_T1, RUN_T2, screen_text, tables_measured, wait_for
 
 
 async def open_runs(app: Any, pilot: Any) -> Any:
@@ -13,7 +13,7 @@ async def open_runs(app: Any, pilot: Any) -> Any:
     await pilot.press("r")
     await wait_for(pilot, lambda: app.current_mode == "runs" and app.screen.shown is not None)
     table = app.screen.query_one("RunsTable")
-    await wait_for(pilot, lambda: not table.filling)
+    await wait_for(pilot, lambda: not table.filling and tables_measured(app))
     return table
 
 

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input
 
 from core.workspace import Workspace
 from tests.conftest import run_factory
-from tests.tui.conftest import screen_text, wait_for
+from tests.tui.conftest import screen_text, tables_measured, wait_for
 
 
 async def open_screen(app: Any, pilot: Any, key: str, mode: str) -> None:
@@ -20,6 +20,7 @@ async def open_screen(app: Any, pilot: Any, key: str, mode: str) -> None:
     if mode != "overview":
         await pilot.press(key)
     await wait_for(pilot, lambda: app.current_mode == mode and app.screen.shown is not None)
+    await wait_for(pilot, lambda: tables_measured(app))
     await pilot.pause()
 
 

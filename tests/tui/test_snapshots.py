@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import RUN_T1, RUN_T2, wait_for
+from tests.tui.conftest import RUN_T1, RUN_T2, tables_measured, wait_for
 from tui.nav import SCREENS
 
 SIZES = [(80, 24), (120, 40)]
@@ -29,6 +29,7 @@ def loaded(mode: str, runs: dict[str, str] | None = None) -> Any:
         await wait_for(pilot, lambda: app.current_mode == mode and mode in app.timings)
         table = app.screen.query("RunsTable")
         await wait_for(pilot, lambda: not (table and table.first().filling))
+        await wait_for(pilot, lambda: tables_measured(app))
         await pilot.pause(0.3)
 
     return run_before
