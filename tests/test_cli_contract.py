@@ -83,6 +83,9 @@ def test_markdown_and_rich_outputs(workspace: Path) -> None:
     assert md.code == 0
     assert md.stdout.startswith("# factory status")
     assert "| rain |" in md.stdout
+    assert "no runs yet: `factory train rain`" in md.stdout
+    # Only fields that hold something: no `- **staging**: ` with nothing after it.
+    assert not [line for line in md.stdout.splitlines() if line.rstrip().endswith("**:")]
     rich = run_factory("status", cwd=workspace)
     assert rich.code == 0
     assert "rain" in rich.stdout

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.render.markdown import RENDERERS, _cell, section, table
+from core.render.markdown import RENDERERS, _cell, table
+from core.render.words import model_fields
 
 
 def _utc(ts: str | None) -> str:
@@ -88,7 +89,6 @@ def status_md(data: dict[str, Any]) -> str:
     )
     out.append("## Models\n")
     models = data.get("models") or []
-    known = {"name", "task", "dataset", "primary_metric", "direction"}
     out.append(
         table(
             [
@@ -103,10 +103,22 @@ def status_md(data: dict[str, Any]) -> str:
         )
     )
     for model in models:
-        details = {k: v for k, v in model.items() if k not in known and v not in (None, [], {})}
-        if details:
-            out.append(f"### {model.get('name')}\n")
-            out.append(section(details, 4))
+        fields, hint = model_fields(model)
+        if not fields and not hint:
+            continue
+        out.append(f"### {model.get('name')}\n")
+        if hint:
+            out.append(f"{hint[0]}: `{hint[1]}`\n")
+        for key, text in fields:
+            label = key.replace("_", " ")
+            lines = text.split("\n")
+            if len(lines) == 1:
+                out.append(f"- **{label}**: {text}")
+            else:
+                out.append(f"- **{label}**:")
+                out.extend(f"  - {line}" for line in lines)
+        if fields:
+            out.append("")
     out.append("## Recent sessions\n")
     out.append(
         table(

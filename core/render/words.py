@@ -1,0 +1,143 @@
+"""How `status` values read for a person: one wording for every face (the dashboard's
+Overview and `factory status --md`), so they never say the same state two ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOTHING = "-"
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """Metrics and deltas: fixed decimals so columns line up; `-` for missing."""
+    if value is None:
+        return NOTHING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if abs(value) >= 10_000:
+            return f"{value:,.1f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def signed(value: Any, digits: int = 4) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:+.{digits}f}"
+    return number(value, digits)
+
+
+def when(ts: Any) -> str:
+    """`2026-11-26T18:55:37.123Z` -> `2026-11-26 18:55` (UTC, as stored)."""
+    if not isinstance(ts, str) or len(ts) < 16:
+        return NOTHING if ts is None else str(ts)
+    return ts[:10] + " " + ts[11:16]
+
+
+def value(v: Any) -> str:
+    """Any plain value, short: lists joined, dicts as k=v."""
+    if isinstance(v, float) or v is None or isinstance(v, bool):
+        return number(v)
+    if isinstance(v, list):
+        return ", ".join(value(x) for x in v) if v else NOTHING
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={value(x)}" for k, x in v.items()) if v else NOTHING
+    return str(v)
+
+
+def run_brief(run: dict[str, Any]) -> str:
+    """`r-bae63f9bddec  auc 0.7154 ± 0.0404  features weather_v2 · hparams t2  2026-11-26 19:34`"""
+    comps = run.get("components") or {}
+    shown = " · ".join(f"{k} {comps[k]}" for k in ("features", "hparams") if k in comps)
+    return (
+        f"{run['run_id']}  {run.get('metric') or ''} {number(run.get('mean'))}"
+        f" ± {number(run.get('std'))}  {shown}  {when(run.get('created_at'))}"
+    )
+
+
+def status_field(key: str, field: Any) -> str:
+    """A model's status section said briefly (several lines for lists); `-` when it holds
+    nothing; unknown fields fall back to `k=v`."""
+    if field is None or field == [] or field == {}:
+        return NOTHING
+    if key in ("best_run", "last_run") and isinstance(field, dict):
+        return run_brief(field)
+    if key in ("running", "interrupted") and isinstance(field, list):
+        return ", ".join(f"{m['run_id']} since {when(m.get('started_at'))}" for m in field)
+    if key == "open_plans" and isinstance(field, list):
+        return "\n".join(
+            f"{p['plan_id']}  {p.get('intent', '')}"
+            + (f"  (expect {p['expect']})" if p.get("expect") else "")
+            for p in field
+        )
+    if key == "next_ideas" and isinstance(field, list):
+        return "\n".join(f"{i['idea']}  (from {i.get('run_id') or NOTHING})" for i in field)
+    if key == "tiers" and isinstance(field, dict):
+        return _tiers(field)
+    if key == "gates" and isinstance(field, dict):
+        return (
+            "\n".join(
+                f"{tier}: {'pass' if gate.get('passed') else 'FAIL'} for {gate.get('run_id')}"
+                f"  {gate.get('gate_id')}  {when(gate.get('at'))}"
+                + (f"  failed: {', '.join(gate['failed'])}" if gate.get("failed") else "")
+                for tier, gate in field.items()
+                if isinstance(gate, dict)
+            )
+            or NOTHING
+        )
+    if key == "drift" and isinstance(field, dict):
+        if not field.get("drift_id"):
+            return "not checked yet"
+        verdict = "DRIFT" if field.get("drift_detected") else "no drift"
+        share = f"{field.get('drifted')}/{field.get('columns')} columns"
+        return f"{verdict}  {share}  {field['drift_id']}  {when(field.get('at'))}"
+    if key == "open_alerts" and isinstance(field, list):
+        return "\n".join(
+            f"{a.get('alert_id')}  {a.get('kind', '')}  {a.get('message', '')}" for a in field
+        )
+    if key == "card" and isinstance(field, dict):
+        if field.get("error"):
+            return f"BROKEN: {field['error']}"
+        entries = field.get("entries", 0)
+        if not field.get("exists"):
+            return "not written yet"
+        return f"{entries} {'entry' if entries == 1 else 'entries'}"
+    return value(field)
+
+
+def _tiers(tiers: dict[str, Any]) -> str:
+    if not any(tiers.get(tier) for tier in ("staging", "prod")):
+        return NOTHING
+    held = [f"{tier} {tiers.get(tier) or NOTHING}" for tier in ("staging", "prod")]
+    previous = tiers.get("previous") or {}
+    before = [f"{t} {r}" for t, r in previous.items() if r] if isinstance(previous, dict) else []
+    return " · ".join(held) + (f"  (before: {', '.join(before)})" if before else "")
+
+
+MODEL_CONTRACT = ("name", "dataset", "task", "primary_metric", "direction")
+
+
+def model_fields(
+    model: dict[str, Any],
+) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """A model's status sections that hold something, worded, in the JSON's order; and, when
+    it has no runs yet, what to say and the command to run. An empty field says nothing at
+    80x24, nor to an assistant."""
+    skipped: tuple[str, ...] = MODEL_CONTRACT
+    # The count says no more than the list of open alerts beside it, unless the list is cut.
+    if model.get("open_alert_count") == len(model.get("open_alerts") or []):
+        skipped += ("open_alert_count",)
+    fields = [
+        (k, text)
+        for k, v in model.items()
+        if k not in skipped and (text := status_field(k, v)) != NOTHING
+    ]
+    best, last = model.get("best_run") or {}, model.get("last_run") or {}
+    if best.get("run_id") and best.get("run_id") == last.get("run_id"):
+        fields = [(k, "the best run" if k == "last_run" else t) for k, t in fields]
+    if model.get("runs"):
+        return fields, None
+    fields = [(k, text) for k, text in fields if k not in ("runs", "drift", "card")]
+    return fields, ("no runs yet", f"factory train {model.get('name')}")

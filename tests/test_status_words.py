@@ -1,0 +1,87 @@
+"""One wording of a model's status for the dashboard and `status --md` (core.render.words)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.render.md_views import status_md
+from core.render.words import model_fields
+
+RUN = {
+    "run_id": "r-aaaaaaaaaaaa",
+    "metric": "auc",
+    "mean": 0.71543,
+    "std": 0.0404,
+    "components": {"features": "weather_v2", "hparams": "h2", "arch": "catboost_v1"},
+    "created_at": "2026-11-21T09:15:00.000Z",
+}
+
+
+def model(**fields: Any) -> dict[str, Any]:
+    base = {
+        "name": "rain",
+        "task": "classification",
+        "dataset": "weather",
+        "primary_metric": "auc",
+        "direction": "maximize",
+    }
+    return {**base, **fields}
+
+
+def test_a_model_without_runs_says_what_to_run_and_nothing_empty() -> None:
+    fields, hint = model_fields(
+        model(runs=0, tiers={"staging": None, "prod": None}, drift={"drift_id": None},
+              card={"exists": False, "entries": 0, "error": None}, open_alert_count=0,
+              open_alerts=[])
+    )  # fmt: skip
+    assert hint == ("no runs yet", "factory train rain")
+    assert fields == []
+
+
+def test_fields_are_worded_and_the_last_run_is_not_repeated() -> None:
+    fields, hint = model_fields(
+        model(
+            runs=3,
+            best_run=RUN,
+            last_run=RUN,
+            tiers={"staging": "r-aaaaaaaaaaaa", "prod": None, "previous": {"staging": "r-b"}},
+            drift={"drift_id": "drift-1", "drift_detected": True, "drifted": 4, "columns": 9,
+                   "at": "2026-11-22T08:00:00Z"},
+            card={"exists": True, "entries": 1, "error": None},
+            open_alert_count=5,
+            open_alerts=[{"alert_id": "al-1", "kind": "drift", "message": "4 of 9 drifted"}],
+        )
+    )  # fmt: skip
+    said = dict(fields)
+    assert hint is None
+    assert said["best_run"] == (
+        "r-aaaaaaaaaaaa  auc 0.7154 ± 0.0404  features weather_v2 · hparams h2  2026-11-21 09:15"
+    )
+    assert said["last_run"] == "the best run"
+    assert said["tiers"] == "staging r-aaaaaaaaaaaa · prod -  (before: staging r-b)"
+    assert said["drift"] == "DRIFT  4/9 columns  drift-1  2026-11-22 08:00"
+    assert said["card"] == "1 entry"
+    # Five open, one listed: the count says more than the list, so it stays.
+    assert said["open_alert_count"] == "5"
+
+
+def test_status_markdown_lists_multi_line_fields_as_sub_items() -> None:
+    text = status_md(
+        {
+            "name": "ws",
+            "workspace": "/ws",
+            "datasets": [],
+            "models": [
+                model(runs=1, best_run=RUN, last_run={**RUN, "run_id": "r-bbbbbbbbbbbb"},
+                      next_ideas=[{"idea": "try depth 5", "run_id": "r-aaaaaaaaaaaa"},
+                                  {"idea": "add lags", "run_id": None}]),
+                model(name="temp", runs=0),
+            ],
+            "recent_sessions": [],
+        }
+    )  # fmt: skip
+    assert "- **last run**: r-bbbbbbbbbbbb  auc" in text
+    assert (
+        "- **next ideas**:\n  - try depth 5  (from r-aaaaaaaaaaaa)\n  - add lags  (from -)" in text
+    )
+    assert "### temp\n\nno runs yet: `factory train temp`" in text
