@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Static
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen
+from tui.widgets.settled_table import SettledTable
 
 DEFAULT_SQL = "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"
 ROW_LIMIT = 1000
@@ -31,7 +32,7 @@ class SqlScreen(FactoryScreen):
     def compose_body(self) -> ComposeResult:
         yield Input(value=DEFAULT_SQL, placeholder="SELECT … (Enter runs it)", id="sql-input")
         yield Banner(id="banner")
-        yield DataTable(id="sql-results", cursor_type="row", zebra_stripes=True)
+        yield SettledTable(id="sql-results", cursor_type="row", zebra_stripes=True)
         yield Static(id="sql-status")
 
     def load_key(self) -> str:

@@ -13,10 +13,10 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist, RowKey
 
 from tui import format as fmt
+from tui.widgets.settled_table import SettledTable
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("run", "run id"),
@@ -118,7 +118,7 @@ FIRST_SCREENFUL = 200
 FILL_CHUNK = 2_000
 
 
-class RunsTable(DataTable[Text]):
+class RunsTable(SettledTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", show=False),
     ]
@@ -206,8 +206,8 @@ class RunsTable(DataTable[Text]):
             super().__init__()
             self.rows = rows
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """DataTable's own version, without Rich measurement of every cell: here each cell
+    def _measure_rows(self, new_rows: Iterable[RowKey]) -> None:
+        """Column widths without Rich measurement of every cell: here each cell
         is a one-line `Text` whose width is its `cell_len` (measuring 70,000 cells took
         1.5 s at 10,000 runs; this takes a few milliseconds). Anything else falls back."""
         columns = self.ordered_columns
@@ -219,12 +219,12 @@ class RunsTable(DataTable[Text]):
             if cells is None or row is None or locations.get(row_key) is None:
                 continue
             if row.label is not None or row.auto_height:
-                super()._update_dimensions(new_rows)
+                super()._measure_rows(new_rows)
                 return
             for index, column in enumerate(columns):
                 cell = cells.get(column.key)
                 if not isinstance(cell, Text) or "\n" in cell.plain:
-                    super()._update_dimensions(new_rows)
+                    super()._measure_rows(new_rows)
                     return
                 if cell.cell_len > widths[index]:
                     widths[index] = cell.cell_len
