@@ -25,4 +25,4 @@ class SettledTable(DataTable[Any]):
 
     def _measure_rows(self, new_rows: Iterable[RowKey]) -> None:
         """Set the columns' content widths for `new_rows` (Textual's own measurement)."""
-        DataTable._update_dimensions(self, new_rows)
+        super()._update_dimensions(new_rows)
