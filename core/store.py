@@ -1,7 +1,9 @@
 """Read-only SQL over the workspace's files: DuckDB is the lens, files are the truth.
 
-Each query opens a fresh in-memory DuckDB connection and defines views over the files
-(events, snapshots, and what later modules add). Nothing holds a database file, so a
+Each query opens a fresh in-memory DuckDB connection, loads the views it names from the
+files (events, snapshots, runs, ...) with factory's own SQL, then turns off every file
+access and locks the configuration before the statement runs: whatever it says, it can read
+nothing outside those views and write nothing anywhere. Nothing holds a database file, so a
 TUI, a training run and an assistant's calls never lock each other out.
 """
 
@@ -61,6 +63,30 @@ def sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def workspace_files(workspace: Workspace, folder: Path, pattern: str) -> list[Path]:
+    """The regular files under `folder` matching `pattern` whose real location is inside the
+    workspace, sorted: a symlink planted in a log folder that points elsewhere (at
+    `/etc/passwd`, `/proc/self/environ`) is never read by a view."""
+    if not folder.is_dir():
+        return []
+    root = workspace.root.resolve()
+    found = []
+    for path in sorted(folder.glob(pattern)):
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        if real.is_file() and real.is_relative_to(root):
+            found.append(real)
+    return found
+
+
+def sql_paths(paths: list[Path]) -> str:
+    """A list of paths as a SQL list literal, for `read_json([...])`: views name the files
+    they read, never a glob that could reach further."""
+    return "[" + ", ".join(sql_path(p) for p in paths) + "]"
+
+
 def has_files(folder: Path, pattern: str) -> bool:
     """Whether `pattern` matches anything: an empty glob is an error in DuckDB, not zero
     rows, so views fall back to an empty typed SELECT."""
@@ -73,16 +99,74 @@ def empty_select(columns: dict[str, str]) -> str:
     return f"SELECT {cols} WHERE false"
 
 
-def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with every view defined."""
+def _base_connection() -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    con = duckdb.connect(
+    return duckdb.connect(
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+
+
+def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with every view defined, external access still on.
+
+    For factory's own fixed SQL only (describing the views); a statement someone else wrote
+    goes through `locked_connection`."""
+    con = _base_connection()
     for spec in _load_views().values():
         con.execute(f'CREATE OR REPLACE VIEW "{spec.name}" AS {spec.sql(workspace)}')
+    return con
+
+
+def views_named(sql: str) -> list[str]:
+    """The views whose names appear as identifiers in `sql` (DuckDB's own tokenizer).
+
+    This decides what to load, not what is allowed: a name picked up from a comment only
+    loads a view for nothing, and a view missed is simply absent (the statement fails)."""
+    import duckdb
+
+    views = _load_views()
+    try:
+        tokens = duckdb.tokenize(sql)
+    except Exception:  # a statement the tokenizer refuses: load every view
+        return list(views)
+    bounds = [start for start, _ in tokens] + [len(sql)]
+    wanted: set[str] = set()
+    for (start, kind), end in zip(tokens, bounds[1:], strict=True):
+        # A view's name may also be an unreserved keyword (`plans`): count both.
+        if kind.name not in ("identifier", "keyword"):
+            continue
+        word = sql[start:end].strip().strip('"').lower()
+        if word in views:
+            wanted.add(word)
+    return [name for name in views if name in wanted]
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """No file access at all from here on, and no setting can be changed back.
+
+    With external access off and no allowed directory, DuckDB refuses every file system
+    operation (COPY, EXPORT, ATTACH of a file, read_* and glob of any path, INSTALL, LOAD,
+    replacement scans of Python objects); the configuration lock makes that final. This is
+    the security boundary of `factory query`, whatever the statement's spelling."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def locked_connection(workspace: Workspace, sql: str) -> duckdb.DuckDBPyConnection:
+    """A connection for a statement someone else wrote: the views it names are loaded into
+    memory tables by factory's own SQL over the workspace's files, then the connection is
+    locked down (`lock_down`) before the statement is seen by the database."""
+    views = _load_views()
+    con = _base_connection()
+    try:
+        for name in views_named(sql):
+            con.execute(f'CREATE TABLE "{name}" AS {views[name].sql(workspace)}')
+        lock_down(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -90,7 +174,8 @@ ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
 def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Refuse anything but SELECT (and EXPLAIN): no COPY, INSERT, CREATE, ATTACH, INSTALL."""
+    """A friendly refusal of anything but SELECT (and EXPLAIN) before it runs. Not the
+    security boundary (`lock_down` is): it only says early, in words, what would fail."""
     import duckdb
 
     try:
@@ -108,14 +193,18 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     for statement in statements:
         kind = statement.type.name
         if kind not in ALLOWED_STATEMENTS:
-            raise FactoryError(
-                "read_only",
-                f"Refused a {kind} statement: `factory query` is read-only.",
-                hint="Only SELECT (with WITH, DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN run here; "
-                "files are written by factory commands, never by SQL.",
-                details={"statement": kind, "sql": sql},
-                exit_code=ExitCode.USAGE,
-            )
+            raise _refused(kind, sql)
+
+
+def _refused(kind: str, sql: str) -> FactoryError:
+    return FactoryError(
+        "read_only",
+        f"Refused a {kind} statement: `factory query` is read-only.",
+        hint="Only SELECT (with WITH, DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN run here, over "
+        "the views of `factory query --tables`; no file is read or written by SQL.",
+        details={"statement": kind, "sql": sql},
+        exit_code=ExitCode.USAGE,
+    )
 
 
 @dataclass(frozen=True)
@@ -154,13 +243,17 @@ def _plain(value: Any) -> Any:
 
 
 def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> QueryResult:
-    """Run read-only SQL against the workspace views."""
+    """Run read-only SQL against the workspace views (see `locked_connection`)."""
     import duckdb
 
     started = time.perf_counter()
-    con = connect(workspace)
+    checker = _base_connection()
     try:
-        check_read_only(con, sql)
+        check_read_only(checker, sql)
+    finally:
+        checker.close()
+    con = locked_connection(workspace, sql)
+    try:
         try:
             statements = con.extract_statements(sql)
             for statement in statements[:-1]:
@@ -169,6 +262,8 @@ def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> Query
             columns = [d[0] for d in relation.description or []]
             types = [str(d[1]) for d in relation.description or []]
             fetched = relation.fetchmany(limit + 1) if limit else relation.fetchall()
+        except duckdb.PermissionException:
+            raise _refused("file access", sql) from None
         except duckdb.Error as exc:
             raise FactoryError(
                 "sql_error",

@@ -196,7 +196,7 @@ def _check_shape(path: Path, meta: dict[str, Any], text: str = "") -> None:
 
 
 def _parsed_cache(ws: Workspace, model: str) -> Path:
-    return ws.state_dir / "cache" / "cards" / f"{model}.parsed.pickle"
+    return ws.state_dir / "cache" / "cards" / f"{model}.parsed.json"
 
 
 def _stat_key(path: Path) -> list[int]:
@@ -204,22 +204,27 @@ def _stat_key(path: Path) -> list[int]:
     return [stat.st_mtime_ns, stat.st_size]
 
 
-def _read_cached(ws: Workspace, model: str) -> tuple[Card, dict[bytes, str]]:
+def _read_cached(ws: Workspace, model: str) -> tuple[Card, dict[str, str]]:
     """The card and the YAML text of each entry. Parsing 10,000 entries of YAML takes
-    seconds, so the parsed card is kept in `.factory/cache/cards/<model>.parsed.pickle`
-    (local state this process wrote itself) and used while the card's mtime and size match."""
-    import pickle
-
+    seconds, so the parsed card is kept as JSON in `.factory/cache/cards/<model>.parsed.json`
+    and used while the card's mtime and size match. JSON, never pickle: whoever can write a
+    file in the workspace must not be able to make the next command run code."""
     path = card_path(ws, model)
     try:
         key = _stat_key(path)
     except FileNotFoundError:
         return Card(model, path, False, _fresh_meta(ws, model), sections.initial_body(model)), {}
     try:
-        cached = pickle.loads(_parsed_cache(ws, model).read_bytes())
-        if cached.get("key") == key:
+        cached = json.loads(_parsed_cache(ws, model).read_bytes())
+        if (
+            isinstance(cached, dict)
+            and cached.get("key") == key
+            and isinstance(cached.get("meta"), dict)
+            and isinstance(cached.get("body"), str)
+            and isinstance(cached.get("entry_texts"), dict)
+        ):
             return Card(model, path, True, cached["meta"], cached["body"]), cached["entry_texts"]
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError):
+    except (OSError, ValueError):
         pass
     try:
         text = path.read_text(encoding="utf-8")
@@ -234,17 +239,18 @@ def _read_cached(ws: Workspace, model: str) -> tuple[Card, dict[bytes, str]]:
     return Card(model, path, True, meta, body), {}
 
 
-def _save_cache(ws: Workspace, card: Card, entry_texts: dict[bytes, str]) -> None:
-    import pickle
-
-    with contextlib.suppress(OSError):
+def _save_cache(ws: Workspace, card: Card, entry_texts: dict[str, str]) -> None:
+    with contextlib.suppress(OSError, TypeError, ValueError):
         payload = {
             "key": _stat_key(card.path),
             "meta": card.meta,
             "body": card.body,
             "entry_texts": entry_texts,
         }
-        write_bytes(_parsed_cache(ws, card.model), pickle.dumps(payload, protocol=5))
+        write_bytes(
+            _parsed_cache(ws, card.model),
+            json.dumps(payload, default=str, separators=(",", ":")).encode("utf-8"),
+        )
 
 
 def _read(ws: Workspace, model: str) -> Card:

@@ -164,20 +164,25 @@ def _dump(value: Any) -> str:
     )  # fmt: skip
 
 
-def dump_frontmatter(meta: dict[str, Any], entry_texts: dict[bytes, str] | None = None) -> str:
+def entry_key(item: Any) -> str:
+    """What identifies an entry's content: its canonical JSON."""
+    import json
+
+    return json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def dump_frontmatter(meta: dict[str, Any], entry_texts: dict[str, str] | None = None) -> str:
     """The frontmatter's YAML, key by key. Each `entries` item is dumped on its own and its
-    text reused from `entry_texts` (keyed by the item's pickle) when unchanged: with 10,000
+    text reused from `entry_texts` (keyed by `entry_key`) when unchanged: with 10,000
     runs, re-dumping every entry on every write would cost seconds. On return `entry_texts`
     holds exactly the current entries' texts."""
-    import pickle
-
     parts = []
     for key, value in meta.items():
         if key == "entries" and isinstance(value, list) and value and entry_texts is not None:
             texts = []
-            current: dict[bytes, str] = {}
+            current: dict[str, str] = {}
             for item in value:
-                marker = pickle.dumps(item, protocol=5)
+                marker = entry_key(item)
                 text = entry_texts.get(marker)
                 if text is None:
                     text = _dump([item])
@@ -191,7 +196,7 @@ def dump_frontmatter(meta: dict[str, Any], entry_texts: dict[bytes, str] | None 
     return "".join(parts)
 
 
-def join(meta: dict[str, Any], body: str, entry_texts: dict[bytes, str] | None = None) -> str:
+def join(meta: dict[str, Any], body: str, entry_texts: dict[str, str] | None = None) -> str:
     front = dump_frontmatter(meta, entry_texts) if meta else ""
     if not body.startswith("\n"):
         body = "\n" + body

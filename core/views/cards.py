@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.store import empty_select, sql_path, view
+from core.store import empty_select, sql_paths, view, workspace_files
 from core.workspace import Workspace
 
 PLAN_COLUMNS = {
@@ -99,10 +99,13 @@ def _stat(path: Path) -> tuple[int, int]:
 
 def _select(ws: Workspace, kind: str, columns: dict[str, str]) -> str:
     path = _mirror(ws, kind)
-    if path is None:
+    files = workspace_files(ws, path.parent, path.name) if path is not None else []
+    if not files:
         return empty_select(columns)
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
-    return f"SELECT * FROM read_json({sql_path(path)}, format='newline_delimited', columns={spec})"
+    return (
+        f"SELECT * FROM read_json({sql_paths(files)}, format='newline_delimited', columns={spec})"
+    )
 
 
 @view("plans", "planned experiments from the model cards, with their expectation verdicts")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, has_files, sql_path, view
+from core.store import empty_select, sql_paths, view, workspace_files
 from core.workspace import Workspace
 
 EVENT_COLUMNS = {
@@ -22,10 +22,11 @@ EVENT_COLUMNS = {
 
 @view("events", "every event: one row per JSON line under logs/events (date partitions)")
 def events_sql(ws: Workspace) -> str:
-    if not has_files(ws.events_dir, "date=*/*.jsonl"):
+    files = workspace_files(ws, ws.events_dir, "date=*/*.jsonl")
+    if not files:
         return empty_select({**EVENT_COLUMNS, "date": "VARCHAR"})
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in EVENT_COLUMNS.items()) + "}"
-    glob = sql_path(ws.events_dir / "date=*" / "*.jsonl")
+    glob = sql_paths(files)
     # A torn last line reads as an all-null row with ignore_errors: filter it out.
     return (
         f"SELECT * FROM read_json({glob}, format='newline_delimited', columns={columns}, "

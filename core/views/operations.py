@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, has_files, sql_path, view
+from core.store import empty_select, sql_paths, view, workspace_files
 from core.workspace import Workspace
 
 INFERENCE_COLUMNS = {
@@ -66,9 +66,10 @@ def _select(columns: dict[str, str]) -> str:
     "one row per prediction from logs/inference (request id, run, tier, latency, input hash)",
 )
 def inference_sql(ws: Workspace) -> str:
-    if not has_files(ws.inference_dir, "date=*/*.jsonl"):
+    files = workspace_files(ws, ws.inference_dir, "date=*/*.jsonl")
+    if not files:
         return empty_select(INFERENCE_COLUMNS)
-    glob = sql_path(ws.inference_dir / "date=*" / "*.jsonl")
+    glob = sql_paths(files)
     # A torn last line reads as an all-null row (ignore_errors): drop it.
     return (
         f"SELECT {_select(INFERENCE_COLUMNS)} FROM read_json({glob}, format='newline_delimited', "
@@ -79,24 +80,27 @@ def inference_sql(ws: Workspace) -> str:
 
 @view("gates", "one row per gate verdict (reports/gate-*.json)")
 def gates_sql(ws: Workspace) -> str:
-    if not has_files(ws.reports_dir, "gate-*.json"):
+    files = workspace_files(ws, ws.reports_dir, "gate-*.json")
+    if not files:
         return empty_select(GATE_COLUMNS)
-    glob = sql_path(ws.reports_dir / "gate-*.json")
+    glob = sql_paths(files)
     return f"SELECT {_select(GATE_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(GATE_COLUMNS)})"
 
 
 @view("drift", "one row per drift check (reports/drift-*.json)")
 def drift_sql(ws: Workspace) -> str:
-    if not has_files(ws.reports_dir, "drift-*.json"):
+    files = workspace_files(ws, ws.reports_dir, "drift-*.json")
+    if not files:
         return empty_select(DRIFT_COLUMNS)
-    glob = sql_path(ws.reports_dir / "drift-*.json")
+    glob = sql_paths(files)
     return f"SELECT {_select(DRIFT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(DRIFT_COLUMNS)})"
 
 
 @view("alerts", "one row per alert, open or acknowledged (logs/alerts)")
 def alerts_sql(ws: Workspace) -> str:
     folder = ws.logs_dir / "alerts"
-    if not has_files(folder, "al-*.json"):
+    files = workspace_files(ws, folder, "al-*.json")
+    if not files:
         return empty_select(ALERT_COLUMNS)
-    glob = sql_path(folder / "al-*.json")
+    glob = sql_paths(files)
     return f"SELECT {_select(ALERT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(ALERT_COLUMNS)})"

@@ -4,7 +4,7 @@ reports themselves, the only place the per-iteration losses live."""
 
 from __future__ import annotations
 
-from core.store import empty_select, has_files, sql_path, view
+from core.store import empty_select, has_files, sql_paths, view, workspace_files
 from core.workspace import Workspace
 
 SUMMARY_COLUMNS = {
@@ -90,10 +90,11 @@ def _summaries(ws: Workspace) -> str | None:
     if not has_files(ws.reports_dir, "r-*.json"):
         return None
     read_summaries(ws)  # rebuilds summaries lost with .factory/ (e.g. a fresh clone)
-    if not has_files(summaries_dir(ws), "r-*.json"):
+    files = workspace_files(ws, summaries_dir(ws), "r-*.json")
+    if not files:
         return None
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SUMMARY_COLUMNS.items()) + "}"
-    glob = sql_path(summaries_dir(ws) / "r-*.json")
+    glob = sql_paths(files)
     return f"read_json({glob}, format='auto', columns={columns})"
 
 
@@ -152,9 +153,10 @@ def metrics_sql(ws: Workspace) -> str:
 
 @view("curves", "one row per run, fold, split (learn/validation) and iteration: the loss")
 def curves_sql(ws: Workspace) -> str:
-    if not has_files(ws.reports_dir, "r-*.json"):
+    files = workspace_files(ws, ws.reports_dir, "r-*.json")
+    if not files:
         return empty_select(CURVES_COLUMNS)
-    glob = sql_path(ws.reports_dir / "r-*.json")
+    glob = sql_paths(files)
     columns = (
         "{'run_id': 'VARCHAR', 'model': 'VARCHAR', 'curves': 'STRUCT(metric VARCHAR, "
         "folds STRUCT(fold BIGINT, learn DOUBLE[], validation DOUBLE[])[])'}"

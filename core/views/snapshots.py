@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, has_files, sql_path, view
+from core.store import empty_select, sql_paths, view, workspace_files
 from core.workspace import Workspace
 
 SNAPSHOT_COLUMNS = {
@@ -26,8 +26,9 @@ SNAPSHOT_COLUMNS = {
 
 @view("snapshots", "one row per stored dataset snapshot (its manifest)")
 def snapshots_sql(ws: Workspace) -> str:
-    if not has_files(ws.snapshots_dir, "ds-*/manifest.json"):
+    files = workspace_files(ws, ws.snapshots_dir, "ds-*/manifest.json")
+    if not files:
         return empty_select(SNAPSHOT_COLUMNS)
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SNAPSHOT_COLUMNS.items()) + "}"
-    glob = sql_path(ws.snapshots_dir / "ds-*" / "manifest.json")
+    glob = sql_paths(files)
     return f"SELECT * FROM read_json({glob}, format='auto', columns={columns})"

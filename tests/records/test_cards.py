@@ -297,6 +297,6 @@ def test_update_card_writes_any_plain_value_safely(ws: Workspace) -> None:
     card = api.read_card(ws, "rain")
     assert card.meta["tier_history"] == [{"tier": "staging", "runs": ["r-aaa", "r-bbb"], "at": [1]}]
     # The parsed-card cache and the YAML agree: drop the cache and read again.
-    for cached in (ws.state_dir / "cache" / "cards").glob("rain.parsed.pickle"):
+    for cached in (ws.state_dir / "cache" / "cards").glob("rain.parsed.json"):
         cached.unlink()
     assert api.read_card(ws, "rain").meta == card.meta
