@@ -31,7 +31,7 @@ import pandas as pd
 from catboost import CatBoostClassifier
 sys.path.insert(0, sys.argv[3])
 from core.components.features.weather_v2 import build as features
-from core.components.labels.rain_tomorrow_v1 import build as labels
+from core.components.labels.rain_tomorrow_v2 import build as labels
 
 frame = pd.read_parquet(sys.argv[1]).sort_values("date", kind="mergesort").reset_index(drop=True)
 frame["date"] = pd.to_datetime(frame["date"])

@@ -68,7 +68,7 @@ def synthetic_report(i: int, rng: random.Random) -> dict[str, Any]:
     components = {
         "features": {"version": FEATURES[i % 2], "hash": "f" * 12},
         "labels": {
-            "version": "rain_tomorrow_v1" if model == "rain" else "temp_max_tomorrow_v1",
+            "version": "rain_tomorrow_v2" if model == "rain" else "temp_max_tomorrow_v2",
             "hash": "l" * 12,
         },
         "hparams": {"version": HPARAMS[(i // 2) % 2], "hash": "h" * 12},

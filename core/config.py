@@ -1,14 +1,19 @@
 """`factory.toml`: the typed workspace configuration.
 
 Read with `tomllib`; every value is checked here once, so the rest of the code can trust
-it. A wrong value is reported with the file, the line it sits on and what is expected.
+it. A wrong value is reported with the file, the line it sits on and what is expected. An
+unknown key in a known table (a typo such as `gap_day`) is refused the same way, with the
+known keys listed; an unknown top-level table is only warned about on stderr, so a file
+written for a newer factory still loads.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +36,10 @@ class DatasetConfig:
     """Schema version (module name), or None to check only the time column."""
     entity_columns: tuple[str, ...] = ()
     """Columns that, with the time column, identify a row (several rows per date)."""
+    time_zone: str | None = None
+    """How times written with UTC offsets are read (ADR 0020): None keeps the wall-clock time
+    as written (offsets dropped), "UTC" converts to UTC, an IANA name such as "Europe/Paris"
+    converts to that zone's wall clock. Naive times are kept as they are in every mode."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,14 @@ class ValidationConfig:
     train_days: int | None = None
     """Sliding window length; None with `expanding`."""
     seed: int = 42
+    min_test_rows: int = 30
+    """A fold with fewer labelled test rows is refused: its score would be noise."""
+    early_stopping_days: int | None = None
+    """With `early_stopping_rounds` in the hparams: the inner slice at the end of each fold's
+    training window that picks the number of trees (default: `test_days`)."""
+    leak_check_budget_s: float = 5.0
+    """Seconds the point-in-time check may spend when `train` checks a features version it
+    has never checked (`factory check features` takes its own budget)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,8 @@ class GateConfig:
     latency_ratio_max: float = 1.10
     cost_per_1000_max: float = 0.01
     require_no_drift: bool = True
+    require_beats_baseline: bool = True
+    """The run must be `better` than its best naive baseline on its own rows."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,9 @@ class DriftConfig:
     stattest_threshold: float = 0.05
     min_effect_size: float = 0.1
     """A column drifts only when its test fires and its effect size reaches this."""
+    ignore_columns: tuple[str, ...] = ()
+    """Columns tested and shown but never counted, e.g. calendar features (day of year,
+    month), which always shift between a part-year window and a whole-years reference."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,30 @@ class Config:
     alerts: AlertsConfig
     components_dir: str = "components"
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    warnings: tuple[str, ...] = ()
+    """What was accepted but looks wrong (an unknown top-level table), file and line first."""
+
+
+def _keys(config_class: type) -> tuple[str, ...]:
+    """The TOML keys of a table read into `config_class`: its fields (a new field is a new
+    known key), except `name`, which is the table's own name."""
+    return tuple(f.name for f in fields(config_class) if f.name != "name")
+
+
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "workspace": ("name", "components"),
+    "datasets.*": _keys(DatasetConfig),
+    "models.*": _keys(ModelConfig),
+    "validation": _keys(ValidationConfig),
+    "cost": _keys(CostConfig),
+    "gates": ("staging", "prod"),
+    "gates.*": _keys(GateConfig),
+    "drift": _keys(DriftConfig),
+    "alerts": _keys(AlertsConfig),
+}
+"""The keys of every table factory reads (`*` stands for a dataset, model or tier name)."""
+
+TOP_LEVEL = ("workspace", "datasets", "models", "validation", "cost", "gates", "drift", "alerts")
 
 
 class _Reader:
@@ -133,7 +179,29 @@ class _Reader:
                 return number + 1
         return start
 
-    def fail(self, table: str, key: str | None, message: str, hint: str | None = None) -> None:
+    def line_of_top(self, name: str) -> int | None:
+        """Line of a top-level name: its `[name]` / `[name.x]` / `[[name]]` header, or a
+        `name = ...` key before the first table."""
+        header = re.compile(r"^\s*\[\[?\s*" + re.escape(name) + r"\s*[\].]")
+        key_re = re.compile(r"^\s*" + re.escape(name) + r"\s*[=.]")
+        in_tables = False
+        for number, line in enumerate(self.lines, 1):
+            if header.match(line):
+                return number
+            if line.lstrip().startswith("["):
+                in_tables = True
+            elif not in_tables and key_re.match(line):
+                return number
+        return None
+
+    def fail(
+        self,
+        table: str,
+        key: str | None,
+        message: str,
+        hint: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         line = self.line_of(table, key)
         where = f"{self.path}:{line}" if line else str(self.path)
         location = f"[{table}]" + (f" {key}" if key else "")
@@ -141,9 +209,50 @@ class _Reader:
             "config_invalid",
             f"{where}: {location}: {message}",
             hint=hint or f"Edit {self.path.name} and run the command again.",
-            details={"file": str(self.path), "line": line, "table": table, "key": key},
+            details={
+                "file": str(self.path),
+                "line": line,
+                "table": table,
+                "key": key,
+                **(extra or {}),
+            },
             exit_code=ExitCode.INPUT,
         )
+
+    def known(self, table_data: dict[str, Any], table: str, pattern: str) -> None:
+        """Refuse a key of `[table]` that factory does not read (a typo would be ignored)."""
+        known = KNOWN_KEYS[pattern]
+        for key in table_data:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            suggestion = f"; did you mean '{close[0]}'?" if close else ""
+            self.fail(
+                table,
+                key,
+                f"unknown key {key!r}{suggestion}",
+                hint=f"Keys of [{table}]: {', '.join(known)}. Fix or remove the key.",
+                extra={"known": list(known)},
+            )
+
+    def time_zone(self, table: str, value: str | None) -> str | None:
+        """None, "UTC" or an IANA time zone name this machine knows."""
+        if value is None or value == "UTC":
+            return value
+        import zoneinfo
+
+        names = zoneinfo.available_timezones()
+        if value not in names or value == "localtime":
+            close = difflib.get_close_matches(value, sorted(names - {"localtime"}), n=3)
+            self.fail(
+                table,
+                "time_zone",
+                f"{value!r} is not a time zone name",
+                hint=(f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else "")
+                + 'Leave time_zone out to keep the wall-clock times as written, "UTC" to '
+                'convert them to UTC, or give an IANA zone name such as "Europe/Paris".',
+            )
+        return value
 
     def table(self, parent: dict[str, Any], name: str, where: str) -> dict[str, Any]:
         value = parent.get(name, {})
@@ -211,12 +320,34 @@ def load_config(path: Path) -> Config:
             hint="Fix the TOML syntax at that line.",
             details={"file": str(path), "line": line},
         ) from None
-    return parse_config(path, text, data)
+    config = parse_config(path, text, data)
+    for warning in config.warnings:
+        # Narration, not data: stdout stays one JSON document under --json.
+        print(f"factory: warning: {warning}", file=sys.stderr, flush=True)
+    return config
+
+
+def _top_level_warnings(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
+    found = []
+    for name in data:
+        if name in TOP_LEVEL:
+            continue
+        line = r.line_of_top(name)
+        where = f"{r.path}:{line}" if line else str(r.path)
+        close = difflib.get_close_matches(name, TOP_LEVEL, n=1, cutoff=0.6)
+        suggestion = f"did you mean [{close[0]}]? " if close else ""
+        found.append(
+            f"{where}: unknown table [{name}] is ignored; {suggestion}"
+            f"factory reads: {', '.join(f'[{t}]' for t in TOP_LEVEL)}"
+        )
+    return tuple(found)
 
 
 def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
     r = _Reader(path, text, data)
+    warnings = _top_level_warnings(r, data)
     ws = r.table(data, "workspace", "workspace")
+    r.known(ws, "workspace", "workspace")
     name = r.get(ws, "workspace", "name", str, default=path.parent.name or "factory")
     components_dir = r.get(ws, "workspace", "components", str, default="components")
 
@@ -227,6 +358,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
             r.fail("datasets", ds_name, "each dataset must be a table [datasets.NAME]")
         if not NAME_PATTERN.match(ds_name) or ".." in ds_name:
             r.fail(table, None, f"dataset name {ds_name!r} is not a valid name")
+        r.known(ds, table, "datasets.*")
         entity = r.get(ds, table, "entity_columns", list, default=[])
         if not all(isinstance(c, str) for c in entity):
             r.fail(table, "entity_columns", "expected a list of column names")
@@ -236,6 +368,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
             time_column=r.get(ds, table, "time_column", str),
             schema=r.get(ds, table, "schema", str, default=None),
             entity_columns=tuple(entity),
+            time_zone=r.time_zone(table, r.get(ds, table, "time_zone", str, default=None)),
         )
 
     models: dict[str, ModelConfig] = {}
@@ -245,6 +378,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
             r.fail("models", model_name, "each model must be a table [models.NAME]")
         if not NAME_PATTERN.match(model_name) or ".." in model_name:
             r.fail(table, None, f"model name {model_name!r} is not a valid name")
+        r.known(m, table, "models.*")
         dataset = r.get(m, table, "dataset", str)
         if dataset not in datasets:
             r.fail(
@@ -267,6 +401,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         )
 
     v = r.table(data, "validation", "validation")
+    r.known(v, "validation", "validation")
     window = r.get(
         v, "validation", "window", str, default="expanding", choices=("expanding", "sliding")
     )
@@ -277,7 +412,18 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         window=window,
         train_days=r.get(v, "validation", "train_days", int, default=None),
         seed=r.get(v, "validation", "seed", int, default=42),
+        min_test_rows=r.get(v, "validation", "min_test_rows", int, default=30),
+        early_stopping_days=r.get(v, "validation", "early_stopping_days", int, default=None),
+        leak_check_budget_s=float(
+            r.get(v, "validation", "leak_check_budget_s", (int, float), default=5.0)
+        ),
     )
+    if validation.min_test_rows < 1:
+        r.fail("validation", "min_test_rows", "must be at least 1")
+    if validation.early_stopping_days is not None and validation.early_stopping_days < 1:
+        r.fail("validation", "early_stopping_days", "must be at least 1 day")
+    if validation.leak_check_budget_s <= 0:
+        r.fail("validation", "leak_check_budget_s", "must be more than 0 seconds")
     if validation.folds < 1:
         r.fail("validation", "folds", "must be at least 1")
     if validation.gap_days < 0:
@@ -288,6 +434,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         r.fail("validation", "train_days", "a sliding window needs train_days >= 1")
 
     c = r.table(data, "cost", "cost")
+    r.known(c, "cost", "cost")
     cost = CostConfig(
         price_per_cpu_hour=float(
             r.get(c, "cost", "price_per_cpu_hour", (int, float), default=0.05)
@@ -297,9 +444,13 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
 
     gates: dict[str, GateConfig] = {}
     gates_data = r.table(data, "gates", "gates")
+    for tier in gates_data:
+        if tier not in ("staging", "prod"):
+            r.fail(f"gates.{tier}", None, "gates exist only for tiers 'staging' and 'prod'")
     for tier in ("staging", "prod"):
         g = r.table(gates_data, tier, f"gates.{tier}")
         table = f"gates.{tier}"
+        r.known(g, table, "gates.*")
         defaults = GateConfig()
         gates[tier] = GateConfig(
             min_delta=float(r.get(g, table, "min_delta", (int, float), default=defaults.min_delta)),
@@ -315,20 +466,23 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
                 )
             ),
             require_no_drift=r.get(g, table, "require_no_drift", bool, default=True),
+            require_beats_baseline=r.get(g, table, "require_beats_baseline", bool, default=True),
         )
-    for tier in gates_data:
-        if tier not in ("staging", "prod"):
-            r.fail(f"gates.{tier}", None, "gates exist only for tiers 'staging' and 'prod'")
 
     d = r.table(data, "drift", "drift")
+    r.known(d, "drift", "drift")
     drift = DriftConfig(
         share_threshold=float(r.get(d, "drift", "share_threshold", (int, float), default=0.5)),
         stattest_threshold=float(
             r.get(d, "drift", "stattest_threshold", (int, float), default=0.05)
         ),
         min_effect_size=float(r.get(d, "drift", "min_effect_size", (int, float), default=0.1)),
+        ignore_columns=tuple(r.get(d, "drift", "ignore_columns", list, default=[])),
     )
+    if not all(isinstance(c, str) for c in drift.ignore_columns):
+        r.fail("drift", "ignore_columns", "expected a list of column names")
     a = r.table(data, "alerts", "alerts")
+    r.known(a, "alerts", "alerts")
     alerts = AlertsConfig(command=r.get(a, "alerts", "command", str, default=None) or None)
     return Config(
         path=path,
@@ -342,4 +496,5 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         alerts=alerts,
         components_dir=components_dir,
         raw=data,
+        warnings=warnings,
     )

@@ -129,10 +129,11 @@ def run_demo(
     """Build (or reuse) a demo workspace and run the story; `say` narrates to a person."""
     from core.cards.api import add_note, read_card, record_plan
     from core.data.snapshots import create_snapshot
+    from core.experiments.report import RunReport
     from core.experiments.train import train_run
     from core.insights.effects import component_effects
-    from core.insights.paired import paired_delta
     from core.insights.reports import load_report, primary
+    from core.verdicts.pairs import compare_reports
 
     narrate = say or (lambda _text: None)
     started = time.perf_counter()
@@ -185,20 +186,33 @@ def run_demo(
         own = [s for s in steps if s.model == model]
         base, lagged = own[0], own[1]
         config = ws.config.models[model]
-        delta = paired_delta(
-            load_report(ws, lagged.run_id) or {},
-            load_report(ws, base.run_id) or {},
-            config.primary_metric,
-            config.direction,
+        comparison = compare_reports(
+            RunReport.from_dict(load_report(ws, base.run_id) or {}),
+            RunReport.from_dict(load_report(ws, lagged.run_id) or {}),
         )
-        if delta is not None:
-            comparisons.append({"model": model, **delta.to_dict()})
+        decision = comparison.decision or {}
+        comparisons.append(
+            {
+                "model": model,
+                "challenger": lagged.run_id,
+                "baseline": base.run_id,
+                "metric": config.primary_metric,
+                "mean_delta": decision.get("estimate"),
+                "interval": decision.get("interval"),
+                "method": decision.get("method"),
+                "wins": comparison.wins_b,
+                "folds": len(comparison.folds),
+                "verdict": comparison.verdict,
+                "reason": decision.get("reason") or comparison.why_not,
+            }
+        )
+        estimate = decision.get("estimate")
         add_note(
             ws,
             lagged.run_id,
-            f"weather_v2 against weather_v1: {delta.verdict if delta else 'not comparable'} "
-            f"({config.primary_metric} mean delta "
-            f"{delta.mean if delta and delta.mean is not None else float('nan'):+.4f}).",
+            f"weather_v2 against weather_v1: {comparison.verdict} ({config.primary_metric} "
+            f"delta {estimate if estimate is not None else float('nan'):+.4f}, "
+            f"{decision.get('method', 'no test')}).",
             next_idea="try weather_v3 with humidity-like interactions (temp range x wind)",
         )
     effects = {
@@ -214,7 +228,7 @@ def run_demo(
         f"cd {target}",
         "factory status",
         "factory runs rain",
-        f"factory compare {steps[1].run_id} {steps[0].run_id}",
+        f"factory compare {steps[0].run_id} {steps[1].run_id}",
         "factory effects rain",
         "factory why features/weather_v2",
         f"factory curves {rain_best.run_id}",
@@ -242,9 +256,9 @@ def _demo_adr(ws: Workspace, comparisons: list[dict[str, Any]]) -> str:
         if adr.title == title:
             return adr.path
     evidence = "; ".join(
-        f"{c['model']}: {c['challenger']} vs {c['baseline']} {c['metric']} mean delta "
-        f"{c['mean_delta']} (95% interval {c['interval']}), {c['wins']}/{c['folds']} folds "
-        f"better, verdict {c['verdict']}"
+        f"{c['model']}: {c['challenger']} vs {c['baseline']} {c['metric']} delta "
+        f"{c['mean_delta']} (95% interval {c['interval']}, {c['method']}), "
+        f"{c['wins']}/{c['folds']} folds better, verdict {c['verdict']}"
         for c in comparisons
     )
     verdicts = {c["model"]: c["verdict"] for c in comparisons}

@@ -202,6 +202,9 @@ def describe(record: dict[str, Any]) -> str:
         extras.insert(
             0, " ".join(f"{k}/{v}" for k, v in components.items() if k in ("features", "hparams"))
         )
+    if record.get("event") == "features.checked" and data.get("version"):
+        verdict = "no leak found" if data.get("ok") else "LEAK"
+        extras.insert(0, f"features/{data['version']} {verdict}")
     if extras:
         parts.append("(" + ", ".join(extras[:3]) + ")")
     return " ".join(parts)

@@ -542,6 +542,29 @@ def _entry(report: dict[str, Any]) -> dict[str, Any]:
         "component_changed": changed,
         "reproducibility": _repro_summary(report.get("reproducibility") or {}),
         "expectation": None,
+        "cohort": _cohort(report),
+        "leaky": isinstance(report.get("leaky"), dict),
+        "baseline": _baseline_brief(report),
+    }
+
+
+def _cohort(report: dict[str, Any]) -> str:
+    from core.experiments.index import cohort_key
+
+    labels = (report.get("components") or {}).get("labels")
+    version = labels.get("version") if isinstance(labels, dict) else labels
+    return cohort_key(report.get("snapshot_id"), report.get("validation"), version)
+
+
+def _baseline_brief(report: dict[str, Any]) -> dict[str, Any] | None:
+    baselines = report.get("baselines")
+    if not isinstance(baselines, dict):
+        return None
+    versus = baselines.get("versus_best") or {}
+    return {
+        "best": baselines.get("best"),
+        "skill": _round(baselines.get("skill")),
+        "verdict": versus.get("verdict"),
     }
 
 
@@ -581,23 +604,29 @@ def _matching_plan(meta: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
 def _baseline_finder(
     ws: Workspace, meta: dict[str, Any], entry: dict[str, Any]
 ) -> Callable[[str], dict[str, Any] | None]:
+    """`beats best`: the best run of the model trained before this one, in its cohort (rows
+    that pair), never a leaky run; `beats r-x`: that run."""
+    from core.experiments import index
     from core.insights.reports import load_report
 
     def find(target: str) -> dict[str, Any] | None:
         if target != "best":
             return load_report(ws, target)
         created = str(entry.get("created_at") or "")
-        earlier = {
-            "direction": meta.get("direction"),
-            "entries": [
-                e
-                for e in meta.get("entries") or []
-                if isinstance(e, dict)
-                and e.get("run_id") != entry["run_id"]
-                and str(e.get("created_at") or "") <= created
-            ],
-        }
-        best = sections.best_entry(earlier)
+        summaries = [s for s in index.read_summaries(ws) if s.get("model") == meta.get("model")]
+        own = next((s for s in summaries if s["run_id"] == entry["run_id"]), None)
+        earlier = [
+            s
+            for s in summaries
+            if s["run_id"] != entry["run_id"]
+            and str(s.get("created_at") or "") <= created
+            and not s.get("leaky")
+            and (own is None or s.get("cohort") == own.get("cohort"))
+        ]
+        stats = index.stats_by_model(earlier).get(str(meta.get("model"))) or {}
+        best = (stats.get("best_by_cohort") or {}).get(str(own.get("cohort")) if own else "")
+        if best is None and own is None:
+            best = stats.get("best")
         return load_report(ws, best["run_id"]) if best else None
 
     return find

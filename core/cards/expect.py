@@ -3,8 +3,10 @@
 Machine-checkable forms (clauses may be joined with `and`):
 - `METRIC OP NUMBER`, OP one of >= > <= < ==, on the metric's mean over folds
   (`auc >= 0.72`, `mae < 2.5`);
-- `beats RUN_ID` / `beats best`: a paired comparison on the primary metric against that run
-  (or the best earlier run of the model); it holds when the verdict is `better`.
+- `beats RUN_ID` / `beats best`: the one paired comparison (`core.verdicts.pairs`) on the
+  primary metric against that run (or the best earlier comparable, non-leaky run of the
+  model); it holds when the verdict is `better`, fails on `worse`, and stays unchecked
+  (`held: None`) when the comparison is inconclusive or impossible.
 Anything else is free text: `held` stays None until a human gives a verdict.
 """
 
@@ -16,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.insights.paired import paired_delta
 from core.insights.reports import metric_mean
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -112,21 +113,31 @@ def evaluate(
                 )
                 results.append(None)
                 continue
-            delta = paired_delta(report, baseline, primary_metric, direction)
-            if delta is None:
-                checks.append(
-                    {
-                        "clause": match.group(0),
-                        "baseline": baseline.get("run_id"),
-                        "held": None,
-                        "reason": "the runs share no test window",
-                    }
-                )
-                results.append(None)
-                continue
-            held = delta.verdict == "better"
-            numbers = {k: v for k, v in delta.to_dict().items() if k != "windows"}
-            checks.append({"clause": match.group(0), "held": held, **numbers})
+            from core.experiments.report import RunReport
+            from core.verdicts.pairs import compare_reports
+
+            comparison = compare_reports(
+                RunReport.from_dict(baseline),
+                RunReport.from_dict(report),
+                metric=primary_metric,
+                direction=direction,
+            )
+            held = verdict_holds(comparison.verdict) if comparison.comparable else None
+            decision = comparison.decision or {}
+            checks.append(
+                {
+                    "clause": match.group(0),
+                    "held": held,
+                    "baseline": baseline.get("run_id"),
+                    "verdict": comparison.verdict,
+                    "method": decision.get("method"),
+                    "mean_delta": decision.get("estimate"),
+                    "interval": decision.get("interval"),
+                    "wins": comparison.wins_b,
+                    "folds": len(comparison.folds),
+                    "reason": decision.get("reason") or comparison.why_not,
+                }
+            )
             results.append(held)
     if any(r is False for r in results):
         failed = [c for c in checks if c["held"] is False]
@@ -145,12 +156,21 @@ def evaluate(
     )
 
 
+def verdict_holds(verdict: str) -> bool | None:
+    """`beats X` holds on better, fails on worse, and cannot be told on inconclusive."""
+    if verdict == "better":
+        return True
+    if verdict == "worse":
+        return False
+    return None
+
+
 def _explain(check: dict[str, Any]) -> str:
     if "actual" in check:
         return f"{check['metric']} is {check['actual']}, expected {check['op']} {check['target']}"
     low, high = check.get("interval") or [None, None]
     return (
-        f"{check.get('verdict')} against {check.get('baseline')} (mean delta "
-        f"{check.get('mean_delta')}, 95% interval [{low}, {high}], "
+        f"{check.get('verdict')} against {check.get('baseline')} (delta "
+        f"{check.get('mean_delta')}, 95% interval [{low}, {high}], {check.get('method')}; "
         f"{check.get('wins')}/{check.get('folds')} folds better)"
     )

@@ -47,12 +47,19 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def best_entry(meta: dict[str, Any]) -> dict[str, Any] | None:
+def best_entry(meta: dict[str, Any], cohort: str | None = None) -> dict[str, Any] | None:
+    """The best entry among runs that can be compared (one cohort: `cohort`, else the newest
+    entry's), never a leaky one."""
     direction = meta.get("direction") or "maximize"
+    entries = [e for e in meta.get("entries") or [] if isinstance(e, dict)]
+    if cohort is None and entries:
+        cohort = entries[-1].get("cohort")
     scored = [
         e
-        for e in meta.get("entries") or []
-        if isinstance(e, dict) and isinstance((e.get("metric") or {}).get("mean"), (int, float))
+        for e in entries
+        if isinstance((e.get("metric") or {}).get("mean"), (int, float))
+        and not e.get("leaky")
+        and e.get("cohort") == cohort
     ]
     if not scored:
         return None
@@ -92,13 +99,23 @@ def _summary(meta: dict[str, Any]) -> str:
         metric = best["metric"]
         lines.append(
             f"- best run: `{best['run_id']}` {metric.get('name')} {_fmt(metric.get('mean'))}"
-            f" ± {_fmt(metric.get('std'))}"
+            f" ± {_fmt(metric.get('std'))}{_skill_words(best.get('baseline'))}"
         )
     tiers = meta.get("tiers") or {}
     if isinstance(tiers, dict) and tiers:
         held = [f"{tier}: `{run}`" for tier, run in tiers.items() if run and isinstance(run, str)]
         lines.append("- tiers: " + (", ".join(held) if held else "none (all runs in dev)"))
     return "\n".join(lines)
+
+
+def _skill_words(baseline: Any) -> str:
+    """`; skill 0.31 over persistence (better)`, or nothing without baselines."""
+    if not isinstance(baseline, dict) or not baseline.get("best"):
+        return ""
+    return (
+        f"; skill {_fmt(baseline.get('skill'), 3)} over {baseline.get('best')} "
+        f"({baseline.get('verdict') or 'no verdict'})"
+    )
 
 
 def _plans(meta: dict[str, Any]) -> str:
@@ -127,18 +144,27 @@ def _runs(meta: dict[str, Any]) -> str:
     if not entries:
         return "_No runs yet: `factory train MODEL`._"
     rows = [
-        "| run | created | components | metric | expectation | changed |",
-        "|---|---|---|---|---|---|",
+        "| run | created | components | metric | vs naive baseline | expectation | changed |",
+        "|---|---|---|---|---|---|---|",
     ]
     for entry in reversed(entries[-RECENT_RUNS:]):
         metric = entry.get("metric") or {}
         components = ", ".join(f"{k}/{v}" for k, v in (entry.get("components") or {}).items())
         changed = ", ".join(entry.get("component_changed") or []) or "–"
+        if entry.get("leaky"):
+            changed = "LEAKY; " + changed
+        baseline = entry.get("baseline") or {}
+        versus = (
+            f"{_fmt(baseline.get('skill'), 3)} over {baseline.get('best')}: "
+            f"{baseline.get('verdict') or '–'}"
+            if baseline.get("best")
+            else "–"
+        )
         rows.append(
             f"| `{entry.get('run_id')}` | {_cell(str(entry.get('created_at', ''))[:16])} "
             f"| {_cell(components)} | {metric.get('name')} {_fmt(metric.get('mean'))} ± "
-            f"{_fmt(metric.get('std'))} | {_cell(verdict_text(entry.get('expectation')))} "
-            f"| {_cell(changed)} |"
+            f"{_fmt(metric.get('std'))} | {_cell(versus)} "
+            f"| {_cell(verdict_text(entry.get('expectation')))} | {_cell(changed)} |"
         )
     older = len(entries) - RECENT_RUNS
     if older > 0:

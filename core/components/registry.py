@@ -4,12 +4,21 @@ A component is a kind (features, labels, ...) and a version (the file's stem). T
 records a hash of each version's source so that a released version edited in place is
 detected: a run stores the hash it used, and a later run with the same version and another
 hash is flagged.
+
+Every module is checked against its kind's contract as it is loaded (`load_module`, see
+`core.components.contracts`), and hyperparameter files against CatBoost's own parameters
+(`load_hparams`), so a mistake is refused with its file and line before anything runs.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
+import functools
 import hashlib
 import importlib.util
+import inspect
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -183,7 +192,29 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 def load_module(info: ComponentInfo) -> ModuleType:
-    """Import a component version's module (cached per file content)."""
+    """Import a component version's module (cached per file content) and check it against
+    its kind's contract (`contracts.check_module`): a module that does not meet it is refused
+    with its file, the name at fault and its line, never half-used. The training path checks
+    again with `for_training=True` for the names only training needs (HORIZON)."""
+    from core.components.contracts import check_module
+
+    module = _import_module(info)
+    check_module(info.kind, info.ref, info.path, module)
+    return module
+
+
+def load_checked(info: ComponentInfo, *, for_training: bool = False) -> ModuleType:
+    """`load_module`, plus the names training needs when `for_training` (a labels module's
+    HORIZON): the one loader the training path calls."""
+    from core.components.contracts import check_module
+
+    module = load_module(info)
+    if for_training:
+        check_module(info.kind, info.ref, info.path, module, for_training=True)
+    return module
+
+
+def _import_module(info: ComponentInfo) -> ModuleType:
     if KINDS[info.kind] != ".py":
         raise TypeError(f"{info.ref} is not a Python module")
     name = f"factory_components.{info.kind}.{info.version}_{info.hash}"
@@ -208,6 +239,7 @@ def load_module(info: ComponentInfo) -> ModuleType:
 
 
 def load_toml(info: ComponentInfo) -> dict[str, Any]:
+    """A TOML component as written, unchecked (for reading what an old run used)."""
     try:
         return tomllib.loads(Path(info.path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -216,3 +248,185 @@ def load_toml(info: ComponentInfo) -> dict[str, Any]:
             f"{info.path}: invalid TOML: {exc}",
             details={"path": info.path},
         ) from None
+
+
+# ------------------------------------------------------------------ hyperparameters
+
+LOOP_KEYS = ("early_stopping_rounds",)
+"""Hyperparameters of factory's training loop, not of the CatBoost constructor."""
+
+MANAGED_KEYS: dict[str, str] = {
+    "random_seed": "factory sets it from [validation] seed in factory.toml",
+    "random_state": "factory sets random_seed from [validation] seed in factory.toml",
+    "thread_count": "factory sets it from --threads (or FACTORY_THREADS)",
+    "allow_writing_files": "factory sets it to false: training writes nothing to disk",
+    "train_dir": "factory sets allow_writing_files = false: training writes nothing to disk",
+    "verbose": "factory sets verbose = false and reports progress itself",
+    "silent": "factory sets verbose = false and reports progress itself",
+    "logging_level": "factory sets verbose = false and reports progress itself",
+    "verbose_eval": "factory sets verbose = false and reports progress itself",
+    "cat_features": "factory passes the features module's categorical columns",
+    "text_features": "factory passes the features module's columns",
+    "embedding_features": "factory passes the features module's columns",
+}
+"""CatBoost parameters factory sets itself: a value in a hparams file would be overridden."""
+
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "number": (int, float),
+    "bool": (bool,),
+    "string": (str,),
+    "str": (str,),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def catboost_parameters() -> dict[str, str]:
+    """CatBoost's own parameter names (the constructor arguments of CatBoostClassifier and
+    CatBoostRegressor, aliases included), each with the type its docstring documents
+    (`depth : int, [default=6 ...]` -> "int"; "" when undocumented)."""
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
+    documented: dict[str, str] = {}
+    names: set[str] = set()
+    for estimator in (CatBoostClassifier, CatBoostRegressor):
+        names.update(p for p in inspect.signature(estimator.__init__).parameters if p != "self")
+        for name, text in re.findall(r"^ {4}(\w+) : ([^\n]+)$", estimator.__doc__ or "", re.M):
+            documented.setdefault(name, re.split(r"[,[]", text)[0].strip())
+    return {name: documented.get(name, "") for name in sorted(names)}
+
+
+def _documented_types(text: str) -> tuple[type, ...] | None:
+    """Python types for a documented CatBoost type ("int", "string or number"); None when
+    the documentation names something else (lists, objects) and CatBoost's parser decides."""
+    found: list[type] = []
+    for word in re.split(r"\s+or\s+", text.strip()):
+        kinds = _SIMPLE_TYPES.get(word.strip())
+        if kinds is None:
+            return None
+        found.extend(kinds)
+    return tuple(found) or None
+
+
+def _hparam_line(lines: list[str], key: str) -> int | None:
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for number, line in enumerate(lines, 1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _catboost_verdict(params: dict[str, Any], task: str | None) -> tuple[str, str | None] | None:
+    """CatBoost's own option parser on the parameters (what `fit` runs first): None when it
+    accepts them, else (its message, the parameter it names). Without a task the parameters
+    pass if either task's default loss accepts them."""
+    try:
+        from catboost import CatBoostError
+        from catboost.core import _check_train_params, _process_synonyms
+    except ImportError:  # pragma: no cover - CatBoost's private helpers moved: skip this layer
+        return None
+    losses = {"classification": ["Logloss"], "regression": ["RMSE"]}.get(
+        task or "", ["Logloss", "RMSE"]
+    )
+    first: tuple[str, str | None] | None = None
+    for loss in losses:
+        candidate = copy.deepcopy({k: v for k, v in params.items() if k not in LOOP_KEYS})
+        if "loss_function" not in candidate and "objective" not in candidate:
+            candidate["loss_function"] = loss
+        try:
+            _process_synonyms(candidate)
+            _check_train_params(candidate)
+            return None
+        except (CatBoostError, TypeError, ValueError) as exc:
+            message = re.sub(r"^[\w/.\-]+\.(?:h|cpp|pyx):\d+:\s*", "", str(exc)).strip()
+            named = re.search(
+                r'parameter "(\w+)"|option \{(\w+)\}|parameters ([\w, ]+) should', message
+            )
+            key = None
+            if named:
+                key = next(g for g in named.groups() if g).split(",")[-1].strip()
+            first = first or (message, key)
+    return first
+
+
+def _key_of_value(values: dict[str, Any], message: str) -> str | None:
+    """The key whose value CatBoost's message quotes (`Key 'Minn' not found in enum`)."""
+    for key, value in values.items():
+        if isinstance(value, (str, int, float)) and (
+            f"'{value}'" in message or f'"{value}"' in message
+        ):
+            return key
+    return None
+
+
+def load_hparams(info: ComponentInfo, task: str | None = None) -> dict[str, Any]:
+    """A hyperparameters file, checked before anything trains: every key must be one of
+    CatBoost's own parameters (or `early_stopping_rounds`, factory's loop), of the type
+    CatBoost documents for it, not one factory sets itself, and accepted by CatBoost's option
+    parser (for `task`'s default loss function when given). A problem is refused with the
+    file, the key's line, and what is expected (a "did you mean" for an unknown key)."""
+    if info.kind != "hparams":
+        raise TypeError(f"{info.ref} is not a hyperparameters file")
+    values = load_toml(info)
+    lines = Path(info.path).read_text(encoding="utf-8").splitlines()
+    known = catboost_parameters()
+    problems: list[dict[str, Any]] = []
+
+    def problem(key: str, message: str, expected: str) -> None:
+        problems.append(
+            {"key": key, "line": _hparam_line(lines, key), "message": message, "expected": expected}
+        )
+
+    for key, value in values.items():
+        if key in LOOP_KEYS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problem(key, f"{key} = {value!r}: expected an integer, at least 1", "int >= 1")
+            continue
+        if key in MANAGED_KEYS:
+            problem(key, f"{key} = {value!r}: {MANAGED_KEYS[key]}; remove it", "not set")
+            continue
+        if key not in known:
+            close = difflib.get_close_matches(key, [*known, *LOOP_KEYS], n=1, cutoff=0.6)
+            suggestion = f"; did you mean {close[0]!r}?" if close else ""
+            problem(key, f"unknown hyperparameter {key!r}{suggestion}", "a CatBoost parameter")
+            continue
+        documented = known[key]
+        kinds = _documented_types(documented)
+        if kinds is not None and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            problem(
+                key,
+                f"{key} = {value!r}: expected {documented} (CatBoost documents "
+                f"`{key} : {documented}`), got {type(value).__name__}",
+                documented,
+            )
+    if not problems:
+        verdict = _catboost_verdict(values, task)
+        if verdict is not None:
+            message, named = verdict
+            at = named if named in values else _key_of_value(values, message)
+            shown = f"{at} = {values[at]!r}" if at else "these hyperparameters"
+            problems.append(
+                {
+                    "key": at,
+                    "line": _hparam_line(lines, at) if at else None,
+                    "message": f"CatBoost refuses {shown}: {message}",
+                    "expected": "a value CatBoost accepts",
+                }
+            )
+    if problems:
+        first = problems[0]
+        where = f"{info.path}:{first['line']}" if first["line"] else info.path
+        more = f" (and {len(problems) - 1} more, see details)" if len(problems) > 1 else ""
+        raise FactoryError(
+            "hparams_invalid",
+            f"{where}: {info.ref}: {first['message']}{more}",
+            hint="Fix the file, or better add a new hparams version (a released one is never "
+            "edited). Keys are CatBoost's parameters: "
+            "https://catboost.ai/docs/en/references/training-parameters/ ; "
+            "early_stopping_rounds is factory's.",
+            details={"ref": info.ref, "path": info.path, "problems": problems},
+        )
+    return values

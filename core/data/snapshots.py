@@ -2,7 +2,9 @@
 
 `data/snapshots/ds-<hash>/` holds `data.parquet` and `manifest.json`. The id is a hash of
 the validated, normalized content plus the dataset name and schema version, so the same
-content gives the same id and re-snapshotting writes nothing. A snapshot folder is built
+content gives the same id and re-snapshotting writes nothing. The manifest's
+`source_time_zone` records the UTC offsets the source's times carried (or "naive") and the
+dataset's `time_zone` mode applied to them (ADR 0020). A snapshot folder is built
 under a temporary name and renamed into place: a crash leaves no partial snapshot.
 """
 
@@ -177,6 +179,7 @@ def create_snapshot(
         "entity_columns": list(dataset.entity_columns),
         "time_range": [time_values.min().isoformat(), time_values.max().isoformat()],
         "distinct_times": int(time_values.nunique()),
+        "source_time_zone": report.source_time_zone,
         "schema_version": dataset.schema,
         "schema_hash": report.schema_hash,
         "content_hash": digest,

@@ -4,6 +4,9 @@ Two layers: the time contract factory needs for walk-forward validation (the tim
 parses, has no nulls, is unique per entity, and is increasing when the schema asks), and the
 schema module's pandera contract for the other columns (types, ranges, nulls, categories).
 All failures are collected, not just the first, each pointing at a row and column.
+
+Times written with UTC offsets keep their wall clock unless the dataset's `time_zone` says
+to convert (ADR 0020); what was seen and done is reported for the snapshot's manifest.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class ValidationReport:
     failure_count: int
     failures: list[Failure] = field(default_factory=list)
     """The first `MAX_FAILURES` failures."""
+    source_time_zone: dict[str, Any] | None = None
+    """The UTC offsets seen in the time column (or "naive") and the `time_zone` mode applied;
+    None when the time column is missing."""
 
     def to_dict(self) -> dict[str, Any]:
         from core.render import to_plain
@@ -62,6 +68,7 @@ class ValidationReport:
             "verdict": "valid" if self.ok else "invalid",
             "failure_count": self.failure_count,
             "failures": to_plain(self.failures),
+            "source_time_zone": self.source_time_zone,
         }
 
     def summary(self) -> str:
@@ -106,17 +113,90 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _parse_time(frame: pd.DataFrame, column: str, out: _Collector) -> pd.Series:
+WALL_CLOCK = "wall_clock"
+"""The time-zone mode when a dataset sets no `time_zone`: times as written in the source."""
+
+
+@dataclass(frozen=True)
+class _Times:
+    """A time column parsed: the values factory keeps and what the source said about zones."""
+
+    values: pd.Series
+    """Naive datetime64 per row (NaT where the value is empty or not a date/time)."""
+    instants: pd.Series | None
+    """The UTC instant per row written with an offset (NaT elsewhere); None when no row has one."""
+    offsets: pd.Series | None
+    """The UTC offset per row as written (NaT for naive rows); None when no row has one."""
+    source_time_zone: dict[str, Any]
+    """For the manifest: `{"offsets": [...] | "naive", "mode": ...}` (ADR 0020)."""
+
+
+def _offset_text(offset: Any) -> str:
+    """`+01:00` for a Timedelta of one hour (seconds only when the offset has them)."""
+    seconds = int(offset.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def _split_offsets(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(wall clock, offset) per row of an object column of parsed datetimes, which pandas
+    returns when the rows carry different UTC offsets (or offsets beside naive values)."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    values = parsed.to_numpy(dtype=object)
+    valid = [isinstance(v, datetime) and not pd.isna(v) for v in values]
+    walls = pd.Series(
+        [v.replace(tzinfo=None) if ok else None for v, ok in zip(values, valid, strict=True)],
+        index=parsed.index,
+        dtype=object,
+    )
+    zones = pd.Series(
+        [v.utcoffset() if ok else None for v, ok in zip(values, valid, strict=True)],
+        index=parsed.index,
+        dtype=object,
+    )
+    wall = pd.to_datetime(walls).astype("datetime64[ns]")
+    offsets = pd.to_timedelta(zones).astype("timedelta64[ns]")
+    return wall, offsets
+
+
+def _parse_time(
+    frame: pd.DataFrame, column: str, out: _Collector, dataset: DatasetConfig
+) -> _Times:
+    """Parse the time column and apply the dataset's `time_zone` (ADR 0020): absent keeps the
+    wall clock as written (offsets dropped), "UTC" converts to UTC, a zone name converts to
+    that zone's wall clock. Naive values are kept as they are in every mode."""
+    import warnings
+
     import pandas as pd
 
     raw = frame[column]
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw
     else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    for position in parsed.isna().to_numpy().nonzero()[0][: MAX_FAILURES * 20]:
+        with warnings.catch_warnings():
+            # Rows with different offsets (daylight saving) come back as an object column
+            # of datetimes, each with its own offset; that is what is wanted here.
+            warnings.filterwarnings(
+                "ignore",
+                "In a future version of pandas, parsing datetimes with mixed time zones",
+                FutureWarning,
+            )
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    offsets: pd.Series | None
+    if pd.api.types.is_datetime64_any_dtype(parsed) and getattr(parsed.dt, "tz", None) is None:
+        wall, offsets = parsed, None  # naive: kept exactly as parsed
+    elif pd.api.types.is_datetime64_any_dtype(parsed):
+        wall = parsed.dt.tz_localize(None)
+        offsets = wall - parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    else:
+        wall, offsets = _split_offsets(parsed)
+    unparsed = wall.isna()
+    for position in unparsed.to_numpy().nonzero()[0][: MAX_FAILURES * 20]:
         value = raw.iloc[int(position)]
         if pd.isna(value):
             out.add(column, int(position), "time_not_null", None, f"{column} is empty")
@@ -128,7 +208,62 @@ def _parse_time(frame: pd.DataFrame, column: str, out: _Collector) -> pd.Series:
                 value,
                 f"{column} value {value!r} is not a date/time",
             )
-    return parsed
+
+    mode = dataset.time_zone or WALL_CLOCK
+    if offsets is None or not offsets.notna().any():
+        seen: list[str] | str = "naive"
+        return _Times(wall, None, None, {"offsets": seen, "mode": mode})
+    seen = [_offset_text(o) for o in sorted(offsets.dropna().unique())]
+    naive = ~unparsed & offsets.isna()
+    if naive.any():
+        seen.append("naive")
+    instants = wall - offsets
+    values = wall
+    if dataset.time_zone is not None:
+        for position in naive.to_numpy().nonzero()[0][: MAX_FAILURES * 20]:
+            value = raw.iloc[int(position)]
+            out.add(
+                column,
+                int(position),
+                "time_zone_naive",
+                value,
+                f"{column} value {value!r} has no UTC offset while other rows have one, so it "
+                f"cannot be converted to {dataset.time_zone} (time_zone of dataset "
+                f"{dataset.name!r}): write its offset, or remove time_zone to keep the "
+                "wall-clock times as written",
+            )
+        converted = instants.where(~naive, wall)
+        if dataset.time_zone == "UTC":
+            values = converted
+        else:
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(dataset.time_zone)
+            values = converted.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+    return _Times(values, instants, offsets, {"offsets": seen, "mode": mode})
+
+
+def _duplicate_cause(times: _Times, position: int, first: int, dataset: DatasetConfig) -> str:
+    """Why two rows share a time when they were different moments in the source: the chosen
+    wall clock repeats an hour where the UTC offset changes (daylight saving ends)."""
+    import pandas as pd
+
+    if times.instants is None or dataset.time_zone == "UTC":
+        return ""
+    here, there = times.instants.loc[position], times.instants.loc[first]
+    if pd.isna(here) or pd.isna(there) or here == there:
+        return ""
+    moments = f"{there} and {here} UTC"
+    if times.offsets is not None and times.offsets.loc[first] != times.offsets.loc[position]:
+        moments += (
+            f", written at offsets {_offset_text(times.offsets.loc[first])} and "
+            f"{_offset_text(times.offsets.loc[position])}"
+        )
+    return (
+        f"; these are two different moments ({moments}): the wall clock repeats an hour where "
+        'the UTC offset changes (daylight saving ends). Set time_zone = "UTC" in '
+        f"[datasets.{dataset.name}] of factory.toml to keep them apart"
+    )
 
 
 def schema_info(workspace: Any, dataset: DatasetConfig) -> ComponentInfo | None:
@@ -164,8 +299,11 @@ def validate_source(
             f"required column {column!r} is missing; the file has: {', '.join(map(str, frame.columns))}",
         )
     normalized: pd.DataFrame | None = None
+    source_time_zone: dict[str, Any] | None = None
     if dataset.time_column not in missing:
-        parsed = _parse_time(frame, dataset.time_column, out)
+        time_info = _parse_time(frame, dataset.time_column, out, dataset)
+        parsed = time_info.values
+        source_time_zone = time_info.source_time_zone
         keys = [dataset.time_column, *[c for c in dataset.entity_columns if c in frame.columns]]
         keyed = frame[keys[1:]].copy() if len(keys) > 1 else pd.DataFrame(index=frame.index)
         keyed.insert(0, dataset.time_column, parsed)
@@ -186,7 +324,8 @@ def validate_source(
                 int(position),
                 "time_unique",
                 str(value),
-                f"duplicate {dataset.time_column}{entity_note} {value} (first seen at {at})",
+                f"duplicate {dataset.time_column}{entity_note} {value} (first seen at {at})"
+                + _duplicate_cause(time_info, position, first, dataset),
             )
             if out.count > MAX_FAILURES * 20:
                 break
@@ -263,6 +402,7 @@ def validate_source(
         failures=sorted(
             out.failures, key=lambda f: (f.row is not None, f.row or 0, f.column or "")
         ),
+        source_time_zone=source_time_zone,
     )
     return report, (normalized if ok else None)
 

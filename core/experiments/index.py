@@ -25,8 +25,8 @@ from core.errors import FactoryError
 from core.ids import validate_name
 from core.workspace import Workspace
 
-SUMMARY_VERSION = 1
-COMPACT_FORMAT = 1
+SUMMARY_VERSION = 2
+COMPACT_FORMAT = 2
 KEEP_GENERATIONS = 2
 """Older generations are deleted; the previous one stays for readers that just read the
 manifest pointing at it."""
@@ -54,6 +54,13 @@ class RunSummary:
     cost: float | None = None
     latency_p50_ms: float | None = None
     component_changed: list[str] = field(default_factory=list)
+    cohort: str | None = None
+    """Runs with the same cohort share snapshot, validation settings and labels: only they
+    are compared, ranked or paired (`cohort_key`)."""
+    leaky: bool = False
+    """Trained on a features version that failed the point-in-time check (never best)."""
+    baselines: dict[str, Any] | None = None
+    """`{best, skill, verdict, estimate}` of the run against its best naive baseline."""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunSummary:
@@ -86,6 +93,32 @@ def _num(value: Any) -> float | None:
     return float(value) if value == value and abs(value) != float("inf") else None
 
 
+def cohort_key(snapshot_id: Any, validation: Any, labels: Any) -> str:
+    """What two runs must share to be compared: the same rows, folds and target."""
+    from core.ids import hash_inputs
+
+    return (
+        "c-"
+        + hash_inputs(
+            {"snapshot_id": snapshot_id, "validation": validation or {}, "labels": labels}
+        )[:8]
+    )
+
+
+def _baseline_brief(report: dict[str, Any]) -> dict[str, Any] | None:
+    baselines = report.get("baselines")
+    if not isinstance(baselines, dict):
+        return None
+    versus = baselines.get("versus_best") or {}
+    return {
+        "best": baselines.get("best"),
+        "skill": _num(baselines.get("skill")),
+        "verdict": versus.get("verdict"),
+        "improvement": _num(versus.get("improvement")),
+        "method": versus.get("method"),
+    }
+
+
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """The summary of a full report: what `runs`, `status` and the views need."""
     components = report.get("components") or {}
@@ -104,6 +137,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
                 "test_end": test.get("end"),
                 "test_rows": test.get("rows"),
                 "metrics": {k: _num(v) for k, v in (fold.get("metrics") or {}).items()},
+                "flags": [str(f) for f in fold.get("flags") or []],
             }
         )
     cost = report.get("cost") or {}
@@ -135,13 +169,23 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
             str(c.get("ref")) if isinstance(c, dict) else str(c)
             for c in report.get("component_changed") or []
         ],
+        "schema": report.get("schema"),
+        "cohort": cohort_key(
+            report.get("snapshot_id"),
+            report.get("validation"),
+            (components.get("labels") or {}).get("version")
+            if isinstance(components.get("labels"), dict)
+            else components.get("labels"),
+        ),
+        "leaky": isinstance(report.get("leaky"), dict),
+        "baselines": _baseline_brief(report),
     }
 
 
 SLIM_KEYS = (
     "run_id", "model", "created_at", "finished_at", "snapshot_id", "plan_id", "components",
     "component_hashes", "primary", "metrics", "seed", "duration_s", "cpu_seconds", "cost",
-    "latency_p50_ms", "component_changed",
+    "latency_p50_ms", "component_changed", "cohort", "leaky", "baselines",
 )  # fmt: skip
 """What `runs` and `status` need; the loose summaries also hold folds and params for the SQL
 views, which the compacted file leaves out to stay small."""
@@ -205,21 +249,78 @@ def _read_compact(ws: Workspace) -> tuple[dict[str, Any] | None, dict[str, dict[
 
 
 def stats_by_model(ordered: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per model: run count, the best run by mean primary metric, and the last run."""
+    """Per model: run count, the last run, and per cohort the best run by mean primary metric
+    (a leaky run is never best). `best` is the best of the newest run's cohort, so a
+    comparison never mixes runs on other data, folds or labels; `preferred_best` picks the
+    cohort the workspace's settings point at."""
     stats: dict[str, dict[str, Any]] = {}
     for summary in ordered:
         model = str(summary.get("model"))
-        entry = stats.setdefault(model, {"runs": 0, "best": None, "last": None})
+        entry = stats.setdefault(
+            model, {"runs": 0, "best": None, "last": None, "best_by_cohort": {}, "leaky": 0}
+        )
         entry["runs"] += 1
         entry["last"] = summary
+        if summary.get("leaky"):
+            entry["leaky"] += 1
+            continue
         primary = summary.get("primary") or {}
         mean = _num(primary.get("mean"))
         if mean is None:
             continue
-        best = entry["best"]
+        cohort = str(summary.get("cohort"))
+        best = entry["best_by_cohort"].get(cohort)
         if best is None or _better(primary.get("direction"), mean, best["primary"]["mean"]):
-            entry["best"] = summary
+            entry["best_by_cohort"][cohort] = summary
+        entry["last_cohort"] = cohort
+    for entry in stats.values():
+        entry["best"] = entry["best_by_cohort"].get(entry.get("last_cohort"))
     return stats
+
+
+def preferred_best(
+    entry: dict[str, Any], cohort: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(best run, its cohort): of `cohort` (the one the workspace's newest snapshot and current
+    settings give) when it has runs, else of the newest run's cohort."""
+    by_cohort = entry.get("best_by_cohort") or {}
+    if cohort is not None and by_cohort.get(cohort) is not None:
+        return by_cohort[cohort], cohort
+    fallback = entry.get("last_cohort")
+    return by_cohort.get(fallback) if fallback else None, fallback
+
+
+def current_cohort(ws: Workspace, model: str) -> str | None:
+    """The cohort the workspace points at for `model`: its dataset's newest snapshot, today's
+    `[validation]` settings and the model's labels (None without a snapshot)."""
+    from core.experiments.training.inputs import validation_settings
+
+    config = ws.config.models.get(model)
+    if config is None:
+        return None
+    newest = _newest_snapshot(ws, config.dataset)
+    if newest is None:
+        return None
+    return cohort_key(newest, validation_settings(ws), config.labels)
+
+
+def _newest_snapshot(ws: Workspace, dataset: str) -> str | None:
+    """The snapshot reaching furthest in time (plain json over manifests)."""
+    best: tuple[str, str, str] | None = None
+    if not ws.snapshots_dir.is_dir():
+        return None
+    for path in ws.snapshots_dir.glob("ds-*/manifest.json"):
+        manifest = _read_json(path)
+        if not isinstance(manifest, dict) or manifest.get("dataset") != dataset:
+            continue
+        key = (
+            str((manifest.get("time_range") or ["", ""])[1]),
+            str(manifest.get("created_at") or ""),
+            str(manifest.get("id")),
+        )
+        if best is None or key > best:
+            best = key
+    return best[2] if best else None
 
 
 def _compact(
@@ -350,21 +451,32 @@ def _better(direction: str | None, a: float, b: float) -> bool:
 
 
 def model_stats(ws: Workspace, model: str) -> dict[str, Any]:
-    """`{runs, best, last}` of a model (slim summaries or None), from the manifest alone when
-    nothing changed since the last compaction: what `status` needs at 10,000 runs."""
+    """`{runs, best, last, cohort, leaky}` of a model (slim summaries or None), from the manifest
+    alone when nothing changed since the last compaction: what `status` needs at 10,000
+    runs. `best` is the best non-leaky run of the cohort the workspace points at."""
     stamp = _folder_stamp(ws)
     cached = _CACHE.get(ws.root)
+    entry: dict[str, Any] | None = None
     if cached is None or cached[0] != stamp:
         manifest = _read_manifest(ws)
         if manifest is not None and manifest.get("stamp") == list(stamp):
-            models = manifest.get("models") or {}
-            return dict(models.get(model) or {"runs": 0, "best": None, "last": None})
-    stats = stats_by_model([s for s in read_summaries(ws) if s.get("model") == model])
-    return stats.get(model) or {"runs": 0, "best": None, "last": None}
+            entry = dict((manifest.get("models") or {}).get(model) or {})
+    if entry is None:
+        stats = stats_by_model([s for s in read_summaries(ws) if s.get("model") == model])
+        entry = stats.get(model) or {}
+    best, cohort = preferred_best(entry, current_cohort(ws, model))
+    return {
+        "runs": entry.get("runs", 0),
+        "best": best,
+        "last": entry.get("last"),
+        "cohort": cohort,
+        "leaky": entry.get("leaky", 0),
+    }
 
 
 def best_run(ws: Workspace, model: str) -> RunSummary | None:
-    """The run with the best mean primary metric (None when no run has one)."""
+    """The run with the best mean primary metric among the comparable, non-leaky runs (None
+    when no run has one)."""
     best = model_stats(ws, model).get("best")
     return RunSummary.from_dict(best) if isinstance(best, dict) else None
 

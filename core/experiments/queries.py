@@ -81,7 +81,8 @@ class RunsResult:
     runs: list[dict[str, Any]]
     """Oldest first, each as `factory runs` lists it (`_run_row`)."""
     best: dict[str, str | None] = field(default_factory=dict)
-    """model -> run id with the best mean primary metric."""
+    """model -> run id with the best mean primary metric among comparable runs (one cohort:
+    the same snapshot, validation settings and labels), never a leaky run."""
     running: list[dict[str, Any]] = field(default_factory=list)
     """Runs in progress or interrupted (their marker is left)."""
 
@@ -119,7 +120,17 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
             "std": primary.get("std"),
         },
         "component_changed": run.get("component_changed") or [],
+        "cohort": run.get("cohort"),
+        "leaky": bool(run.get("leaky")),
+        "baseline": _baseline_row(run.get("baselines")),
     }
+
+
+def _baseline_row(brief: Any) -> dict[str, Any] | None:
+    """Skill over the best naive baseline and the paired verdict, as `runs` lists them."""
+    if not isinstance(brief, dict):
+        return None
+    return {"best": brief.get("best"), "skill": brief.get("skill"), "verdict": brief.get("verdict")}
 
 
 DEFAULT_LIMIT = 1000
@@ -140,7 +151,7 @@ def runs_table(
     stats = index.stats_by_model(runs)
     best: dict[str, str | None] = {}
     for name in [model] if model else sorted(stats):
-        found = (stats.get(name) or {}).get("best")
+        found, _ = index.preferred_best(stats.get(name) or {}, index.current_cohort(ws, name))
         best[name] = found["run_id"] if found else None
     shown = runs if limit is None or len(runs) <= limit else runs[-limit:]
     return RunsResult(
@@ -199,39 +210,32 @@ def run_curves(ws: Workspace, run_id: str) -> CurvesResult:
 
 
 @dataclass(frozen=True)
-class FoldDelta:
-    fold: int
-    window: str
-    """The shared test window, `start..end`."""
-    a: float | None
-    b: float | None
-    delta: float | None
-    """b - a, in the metric's own units."""
-    improvement: float | None
-    """The delta oriented so that positive means B is better."""
-    winner: str
-    """`a`, `b` or `tie`."""
-
-
-@dataclass(frozen=True)
 class CompareResult:
     run_a: str
     run_b: str
     model: str
     metric: str
     direction: str
-    folds: list[FoldDelta]
+    folds: list[Any]
+    """Per shared test window: A's and B's score, b - a, and who won (`FoldDelta`)."""
     mean_a: float | None
     mean_b: float | None
     mean_delta: float | None
-    """Mean of b - a over folds."""
+    """B - A in the metric's own units: on the rows both runs predicted when the test stands
+    on rows, else the mean over folds."""
     interval: list[float | None]
-    """95% t-interval of the mean delta over folds (b - a); None bounds with one fold."""
+    """95% interval of `mean_delta` (None bounds when the test has no interval)."""
     wins_b: int
     wins_a: int
     ties: int
     verdict: str
-    """B against A: `better`, `worse` or `inconclusive` (the interval spans zero)."""
+    """B against A: `better`, `worse` or `inconclusive`."""
+    method: str
+    """The test: `diebold-mariano` (row losses), `delong-folds` (AUC), `fold-t`."""
+    rows: int
+    """Test rows both runs predicted."""
+    decision: dict[str, Any] | None
+    """The decision with its numbers and one sentence why (`core.stats.decide`)."""
     other_metrics: dict[str, dict[str, float | None]]
     """Mean of A, B and b - a for every other metric both runs hold."""
     summary: str
@@ -248,123 +252,53 @@ def _finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _windows(report: dict[str, Any]) -> list[str]:
-    return [
-        f"{(f.get('test') or {}).get('start')}..{(f.get('test') or {}).get('end')}"
-        for f in report.get("folds") or []
-    ]
-
-
-def t_interval(values: list[float]) -> tuple[float | None, float | None]:
-    from core.insights.paired import t_quantile
-
-    n = len(values)
-    if n < 2:
-        return None, None
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_quantile(n - 1) * sd / math.sqrt(n)
-    return mean - half, mean + half
-
-
 def compare_runs(ws: Workspace, run_a: str, run_b: str) -> CompareResult:
-    """Paired per-fold comparison of B against A on the primary metric of A's model."""
-    a = index.load_report(ws, run_a)
-    b = index.load_report(ws, run_b)
-    primary = a.get("primary_metric") or {}
-    metric = str(primary.get("name"))
-    direction = str(primary.get("direction") or "maximize")
-    if (b.get("primary_metric") or {}).get("name") != metric:
+    """B against A on the primary metric of A's model (`core.verdicts.pairs`)."""
+    from core.experiments.report import RunReport
+    from core.verdicts.pairs import compare_reports
+
+    a = RunReport.from_dict(index.load_report(ws, run_a))
+    b = RunReport.from_dict(index.load_report(ws, run_b))
+    result = compare_reports(a, b)
+    if not result.comparable:
         raise FactoryError(
             "not_comparable",
-            f"{a['run_id']} is scored on {metric!r} and {b['run_id']} on "
-            f"{(b.get('primary_metric') or {}).get('name')!r}",
-            hint="Compare runs of the same model (`factory runs MODEL`).",
-            details={"run_a": a["run_id"], "run_b": b["run_id"]},
+            f"{a.run_id} and {b.run_id} cannot be compared: {result.why_not}",
+            hint="Compare runs of one cohort: the same snapshot, [validation] settings and "
+            f"labels (`factory runs {a.model}` shows each run's cohort).",
+            details={"run_a": a.run_id, "run_b": b.run_id, "why": result.why_not},
             exit_code=ExitCode.INPUT,
         )
-    windows_a, windows_b = _windows(a), _windows(b)
-    if windows_a != windows_b:
-        raise FactoryError(
-            "not_comparable",
-            f"{a['run_id']} and {b['run_id']} were tested on different windows "
-            f"({len(windows_a)} vs {len(windows_b)} folds; first differing: "
-            f"{next((x, y) for x, y in zip([*windows_a, '-'], [*windows_b, '-'], strict=False) if x != y)}"
-            "); a paired comparison needs the same test windows",
-            hint="Train both on the same snapshot with the same [validation] settings "
-            f"(snapshots: {a.get('snapshot_id')} vs {b.get('snapshot_id')}).",
-            details={"windows_a": windows_a, "windows_b": windows_b},
-            exit_code=ExitCode.INPUT,
-        )
-    sign = 1.0 if direction == "maximize" else -1.0
-    folds: list[FoldDelta] = []
-    improvements: list[float] = []
-    deltas: list[float] = []
-    for fold_a, fold_b, window in zip(a["folds"], b["folds"], windows_a, strict=True):
-        va = _finite((fold_a.get("metrics") or {}).get(metric))
-        vb = _finite((fold_b.get("metrics") or {}).get(metric))
-        delta = vb - va if va is not None and vb is not None else None
-        improvement = sign * delta if delta is not None else None
-        if improvement is not None:
-            improvements.append(improvement)
-            deltas.append(delta)  # type: ignore[arg-type]
-        winner = (
-            "tie" if improvement is None or improvement == 0 else ("b" if improvement > 0 else "a")
-        )
-        folds.append(
-            FoldDelta(
-                int(fold_a.get("fold", len(folds))), window, va, vb, delta, improvement, winner
-            )
-        )
-    mean_delta = sum(deltas) / len(deltas) if deltas else None
-    low, high = t_interval(deltas)
-    low_i, high_i = t_interval(improvements)
-    if low_i is not None and low_i > 0:
-        verdict = "better"
-    elif high_i is not None and high_i < 0:
-        verdict = "worse"
-    else:
-        verdict = "inconclusive"
-    wins_b = sum(f.winner == "b" for f in folds)
-    wins_a = sum(f.winner == "a" for f in folds)
+    decision = result.decision or {}
+    interval = list(decision.get("interval") or [None, None])
     others: dict[str, dict[str, float | None]] = {}
-    agg_a = (a.get("metrics") or {}).get("aggregate") or {}
-    agg_b = (b.get("metrics") or {}).get("aggregate") or {}
-    for name in agg_a:
-        if name == metric or name not in agg_b:
+    for name, agg in a.aggregate.items():
+        if name == result.metric or name not in b.aggregate:
             continue
-        ma, mb = _finite(agg_a[name].get("mean")), _finite(agg_b[name].get("mean"))
+        ma, mb = agg.mean, b.aggregate[name].mean
         others[name] = {
             "a": ma,
             "b": mb,
             "delta": mb - ma if ma is not None and mb is not None else None,
         }
-    interval_text = (
-        f"[{low:+.4f}, {high:+.4f}]"
-        if low is not None and high is not None
-        else "(one fold: no interval)"
-    )
-    summary = (
-        f"{b['run_id']} vs {a['run_id']} on {metric} ({direction}): mean delta "
-        f"{mean_delta:+.4f} {interval_text}, B wins {wins_b} of {len(folds)} folds: {verdict}"
-        if mean_delta is not None
-        else f"No fold has {metric} for both runs: inconclusive"
-    )
     return CompareResult(
-        run_a=a["run_id"],
-        run_b=b["run_id"],
-        model=str(a.get("model")),
-        metric=metric,
-        direction=direction,
-        folds=folds,
-        mean_a=_finite(primary.get("mean")),
-        mean_b=_finite((b.get("primary_metric") or {}).get("mean")),
-        mean_delta=mean_delta,
-        interval=[low, high],
-        wins_b=wins_b,
-        wins_a=wins_a,
-        ties=len(folds) - wins_a - wins_b,
-        verdict=verdict,
+        run_a=a.run_id,
+        run_b=b.run_id,
+        model=a.model,
+        metric=result.metric,
+        direction=result.direction,
+        folds=result.folds,
+        mean_a=a.primary_metric.mean,
+        mean_b=b.primary_metric.mean,
+        mean_delta=_finite(decision.get("estimate")),
+        interval=interval,
+        wins_b=result.wins_b,
+        wins_a=result.wins_a,
+        ties=result.ties,
+        verdict=result.verdict,
+        method=str(decision.get("method") or "none"),
+        rows=result.rows,
+        decision=result.decision,
         other_metrics=others,
-        summary=summary,
+        summary=result.summary,
     )

@@ -19,6 +19,7 @@ def _brief(summary: dict[str, Any]) -> dict[str, Any]:
         "metric": primary.get("name"),
         "mean": primary.get("mean"),
         "std": primary.get("std"),
+        "baseline": summary.get("baselines"),
     }
 
 
@@ -30,6 +31,7 @@ def experiments_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list
     running = [m for m in markers if m["state"] == "running"]
     fields = {
         "runs": stats.get("runs", 0),
+        "leaky_runs": stats.get("leaky", 0),
         "best_run": _brief(best) if best else None,
         "last_run": _brief(last) if last else None,
         "running": [{"run_id": m["run_id"], "started_at": m.get("started_at")} for m in running],

@@ -1,10 +1,12 @@
 """`factory effects MODEL`: which changes moved the primary metric.
 
 Only pairs of runs that differ in exactly one thing count (one component version, or one
-hyperparameter value with everything else equal), on the same snapshot and test windows, so
-each pair's paired delta is the effect of that one change (adrs/0011). Per factor: the
-number of pairs, the mean paired delta (oriented so that positive is an improvement), a 95%
-interval, and a verdict.
+hyperparameter value with everything else equal), in one cohort (the same snapshot,
+validation settings and labels) and never a leaky run, so each pair's comparison is the
+effect of that one change (adrs/0011). Each pair is judged by the one statistics module on
+the two runs' rows (`core.verdicts.pairs`); several pairs of one change are pooled by inverse
+variance, and a change "helps" only when the pooled interval says so and no pair says the
+opposite. Per change: the pairs, the pooled improvement with its interval, and a verdict.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from core.insights.paired import interval, paired_delta, sign_of
-from core.insights.reports import component_versions, hparam_values, model_reports, primary
+from core.insights.reports import component_versions, hparam_values, model_reports
 from core.workspace import Workspace
 
 
@@ -28,15 +29,19 @@ class Effect:
     """`from -> to`, e.g. `weather_v1 -> weather_v2` or `4 -> 6`."""
     pairs: int
     mean_delta: float
-    """Mean over pairs of the paired delta in the metric's units (to minus from)."""
-    improvement: float
-    """The same, oriented so that positive means better for this metric."""
+    """Mean over pairs of the metric's own delta (to minus from), in its units."""
+    improvement: float | None
+    """Pooled improvement (positive = the change is better), in the test's units: the metric
+    for AUC, the per-row loss for row-mean metrics."""
     interval: list[float | None]
-    """95% t-interval of the raw delta: over pairs, or over folds with a single pair."""
+    """95% interval of `improvement`."""
     verdict: str
     """helps, hurts or inconclusive."""
+    reason: str
     runs: list[list[str]]
     """The (from, to) run id pairs behind the estimate."""
+    pair_verdicts: list[str]
+    """Each pair's own verdict (better, worse, inconclusive for the change)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,11 +49,16 @@ class Effect:
             "change": self.change,
             "pairs": self.pairs,
             "mean_delta": round(self.mean_delta, 6),
-            "improvement": round(self.improvement, 6),
+            "improvement": None if self.improvement is None else round(self.improvement, 6),
             "interval": [None if v is None else round(v, 6) for v in self.interval],
             "verdict": self.verdict,
+            "reason": self.reason,
             "runs": self.runs,
+            "pair_verdicts": self.pair_verdicts,
         }
+
+
+VERDICT_WORDS = {"better": "helps", "worse": "hurts", "inconclusive": "inconclusive"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ def _descriptor(ws: Workspace, report: dict[str, Any]) -> tuple[dict[str, str], 
     # Runs on another snapshot or seed differ in more than the factor under study.
     versions["snapshot"] = str(report.get("snapshot_id"))
     versions["seed"] = str(report.get("seed", (report.get("reproducibility") or {}).get("seed")))
+    versions["cohort"] = str(report.get("cohort"))
     values = hparam_values(ws, report)
     if values is None:
         # Unknown values: compare the hparams version like any other component.
@@ -100,8 +111,8 @@ def _one_difference(
     ]
     if len(comp_diff) == 1 and not hp_diff:
         kind = comp_diff[0]
-        if kind in ("snapshot", "seed"):
-            return None
+        if kind in ("snapshot", "seed", "cohort", "labels", "metrics"):
+            return None  # other data or another target: not an effect of a choice
         return kind, comps_a.get(kind), comps_b.get(kind)
     if not comp_diff and len(hp_diff) == 1:
         key = hp_diff[0]
@@ -149,15 +160,22 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def component_effects(ws: Workspace, model: str) -> EffectsResult:
-    from core.cards.api import _fresh_meta
+    from core.experiments.report import RunReport
+    from core.insights.reports import load_report
+    from core.verdicts.pairs import compare_reports, pool
 
-    config = ws.config.models.get(model)
-    if config is None:
-        _fresh_meta(ws, model)  # raises unknown_model with the list of models
-    assert config is not None
-    reports = [r for r in model_reports(ws, model) if r.get("folds")]
+    config = ws.model(model)
+    reports = [r for r in model_reports(ws, model) if r.get("folds") and not r.get("leaky")]
     descriptors = [_descriptor(ws, r) for r in reports]
-    groups: dict[tuple[str, str], list[tuple[float, list[float], list[str]]]] = {}
+    full: dict[str, RunReport | None] = {}
+
+    def report_of(run_id: str) -> RunReport | None:
+        if run_id not in full:
+            raw = load_report(ws, run_id)
+            full[run_id] = RunReport.from_dict(raw) if raw is not None else None
+        return full[run_id]
+
+    groups: dict[tuple[str, str], list[tuple[Any, list[str]]]] = {}
     pair_count = 0
     for i, j in _candidate_pairs(descriptors):
         a, b = reports[i], reports[j]
@@ -166,43 +184,35 @@ def component_effects(ws: Workspace, model: str) -> EffectsResult:
             continue
         factor, value_a, value_b = diff
         # Orient every pair the same way (from the smaller value to the larger) so that the
-        # deltas of one factor average meaningfully.
+        # pairs of one change pool meaningfully.
         if _sort_key(value_a) > _sort_key(value_b):
             a, b, value_a, value_b = b, a, value_b, value_a
-        metric = str(primary(a).get("name") or config.primary_metric)
-        delta = paired_delta(b, a, metric, config.direction)
-        if delta is None or not delta.windows_match or delta.mean is None:
+        left, right = report_of(str(a["run_id"])), report_of(str(b["run_id"]))
+        if left is None or right is None:
+            continue
+        comparison = compare_reports(left, right)
+        if not comparison.comparable:
             continue
         pair_count += 1
         key = (factor, f"{value_a} -> {value_b}")
-        groups.setdefault(key, []).append(
-            (delta.mean, delta.deltas, [str(a["run_id"]), str(b["run_id"])])
-        )
-    sign = sign_of(config.direction)
+        groups.setdefault(key, []).append((comparison, [left.run_id, right.run_id]))
     effects = []
     for (factor, change), items in groups.items():
-        means = [m for m, _, _ in items]
-        spread = interval(means) if len(means) > 1 else interval(items[0][1])
-        mean = sum(means) / len(means)
-        low, high = spread.low, spread.high
-        if low is None or high is None:
-            verdict = "inconclusive"
-        elif sign * low > 0 and sign * high > 0:
-            verdict = "helps"
-        elif sign * low < 0 and sign * high < 0:
-            verdict = "hurts"
-        else:
-            verdict = "inconclusive"
+        comparisons = [c for c, _ in items]
+        pooled = pool(comparisons)
+        deltas = [d for c in comparisons if (d := (c.decision or {}).get("estimate")) is not None]
         effects.append(
             Effect(
                 factor=factor,
                 change=change,
                 pairs=len(items),
-                mean_delta=mean,
-                improvement=sign * mean,
-                interval=[low, high],
-                verdict=verdict,
-                runs=[runs for _, _, runs in items],
+                mean_delta=sum(deltas) / len(deltas) if deltas else math.nan,
+                improvement=pooled.improvement,
+                interval=[pooled.low, pooled.high],
+                verdict=VERDICT_WORDS[pooled.verdict],
+                reason=pooled.reason,
+                runs=[runs for _, runs in items],
+                pair_verdicts=[VERDICT_WORDS[c.verdict] for c in comparisons],
             )
         )
     effects.sort(key=lambda e: -abs(e.mean_delta) if math.isfinite(e.mean_delta) else 0.0)

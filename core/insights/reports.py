@@ -77,12 +77,18 @@ def model_reports(ws: Workspace, model: str | None = None) -> list[dict[str, Any
             if model is not None and summary.get("model") != model:
                 continue
             if summary.get("folds"):
-                reports.append(_from_summary(summary))
+                found: dict[str, Any] | None = _from_summary(summary)
             else:
                 # A summary without per-fold scores: the paired deltas need the report.
-                full = load_report(ws, str(summary.get("run_id")))
-                if full is not None:
-                    reports.append(full)
+                found = load_report(ws, str(summary.get("run_id")))
+            if found is not None:
+                # What the index knows of comparability and leaks, on either shape.
+                found = {
+                    **found,
+                    "cohort": summary.get("cohort"),
+                    "leaky": bool(summary.get("leaky")),
+                }
+                reports.append(found)
     elif ws.reports_dir.is_dir():
         for path in ws.reports_dir.glob("r-*.json"):
             report = _read_json(path)

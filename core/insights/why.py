@@ -1,9 +1,13 @@
 """`factory why COMPONENT`: every run that used a component version, how it did against
 its baseline, and the notes, plans and ADRs that mention it.
 
-The baseline of a run is the best earlier run of the same model that did not use this
-version of the component (preferring one on the same test windows, so the delta is paired):
-"what did switching to this version buy us at the time?".
+The baseline of a run is an earlier run of the same model and cohort (the same snapshot,
+validation settings and labels: its rows can be paired) that did not use this version of
+the component: the newest one that differs *only* in this component when there is one (the
+change's own effect), else the best one (`differs_in` then names everything else that
+differed, and the verdict says it is confounded). Leaky runs are never baselines. ADRs are
+matched by the full reference (`features/weather_v2`), never by a bare version name, which
+could be another kind's.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.insights.paired import paired_delta
-from core.insights.reports import component_versions, model_reports, primary
+from core.experiments.report import RunReport
+from core.insights.reports import component_versions, load_report, model_reports, primary
+from core.verdicts.pairs import compare_reports
 from core.workspace import Workspace
 
 
@@ -27,11 +32,14 @@ class WhyRun:
     baseline_version: str | None
     """The version of the component the baseline used instead."""
     differs_in: list[str]
-    """Every component kind in which run and baseline differ (more than one: confounded)."""
+    """Every component kind or hyperparameter in which run and baseline differ (more than the
+    component itself: confounded)."""
     comparison: dict[str, Any] | None
     """Paired delta against the baseline, when they share test windows."""
     verdict: str
     """better, worse, inconclusive, or `no baseline`."""
+    one_factor: bool = False
+    """The baseline differs from the run in this component only."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +53,7 @@ class WhyRun:
             "differs_in": self.differs_in,
             "comparison": self.comparison,
             "verdict": self.verdict,
+            "one_factor": self.one_factor,
         }
 
 
@@ -81,22 +90,40 @@ def _better(a: float, b: float, direction: str) -> bool:
     return a < b if direction == "minimize" else a > b
 
 
+def _differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    mine, theirs = component_versions(run), component_versions(other)
+    found = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    params_a, params_b = run.get("hparams") or {}, other.get("hparams") or {}
+    if "hparams" not in found:
+        found += sorted(
+            f"hparams.{k}"
+            for k in set(params_a) | set(params_b)
+            if params_a.get(k) != params_b.get(k)
+        )
+    return found
+
+
 def _baseline(
     run: dict[str, Any], earlier: list[dict[str, Any]], kind: str, version: str, direction: str
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, bool]:
+    """(baseline, whether it differs in this component only)."""
     candidates = [
         r for r in earlier
-        if component_versions(r).get(kind) != version and primary(r).get("mean") is not None
+        if component_versions(r).get(kind) != version
+        and primary(r).get("mean") is not None
+        and not r.get("leaky")
+        and r.get("cohort") == run.get("cohort")
     ]  # fmt: skip
     if not candidates:
-        return None
-    paired = [r for r in candidates if r.get("snapshot_id") == run.get("snapshot_id")]
-    pool = paired or candidates
-    best = pool[0]
-    for candidate in pool[1:]:
+        return None, False
+    one_factor = [r for r in candidates if _differences(run, r) == [kind]]
+    if one_factor:
+        return one_factor[-1], True
+    best = candidates[0]
+    for candidate in candidates[1:]:
         if _better(primary(candidate)["mean"], primary(best)["mean"], direction):
             best = candidate
-    return best
+    return best, False
 
 
 def why_component(ws: Workspace, ref: str) -> WhyResult:
@@ -122,10 +149,18 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
             info = primary(report)
             direction = str(info.get("direction") or config.direction)
             metric = str(info.get("name") or config.primary_metric)
-            base = _baseline(report, reports[:index], kind, version, direction)
-            comparison = paired_delta(report, base, metric, direction) if base else None
-            mine, theirs = component_versions(report), component_versions(base or {})
-            differs = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            base, one_factor = _baseline(report, reports[:index], kind, version, direction)
+            comparison = None
+            if base is not None:
+                left = load_report(ws, str(base["run_id"]))
+                right = load_report(ws, str(report["run_id"]))
+                if left is not None and right is not None:
+                    comparison = compare_reports(
+                        RunReport.from_dict(left), RunReport.from_dict(right)
+                    )
+            verdict = "no baseline"
+            if comparison is not None:
+                verdict = comparison.verdict if comparison.comparable else "not comparable"
             runs.append(
                 WhyRun(
                     run_id=str(report["run_id"]),
@@ -134,14 +169,15 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
                     metric=metric,
                     mean=info.get("mean"),
                     baseline_run_id=base.get("run_id") if base else None,
-                    baseline_version=theirs.get(kind) if base else None,
-                    differs_in=differs if base else [],
+                    baseline_version=component_versions(base).get(kind) if base else None,
+                    differs_in=_differences(report, base) if base else [],
                     comparison=comparison.to_dict() if comparison else None,
-                    verdict=comparison.verdict if comparison else "no baseline",
+                    verdict=verdict,
+                    one_factor=one_factor,
                 )
             )
     run_ids = {r.run_id for r in runs}
-    needles = [component, version]
+    needles = [component]
     notes: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
     for model in _card_models(ws):

@@ -12,9 +12,24 @@ size, and a column counts as drifted only when its test fires *and* its effect r
 - categorical columns: the total variation distance between category frequencies (the share
   of rows that would have to change category).
 
+With many columns tested, chance alone makes some p-value tests fire: where Evidently's tests
+are p-value tests (references up to 1,000 rows), a column's test fires only when its
+Benjamini-Hochberg adjusted p-value is below `[drift] stattest_threshold`, which bounds the
+expected share of false alarms among the columns called drifted at that level. Distance
+tests (larger references) have no p-value; the effect-size rule is their guard.
+
+Calendar features (day of year, month, week day) always shift between a part-year window and
+a whole-years reference: that is the calendar, not drift. List them in
+`[drift] ignore_columns`; they are still tested and shown, but never counted.
+
 The verdict: the dataset drifts when the share of drifted columns reaches
 `[drift] share_threshold`. `reports/drift-<id>.json` and Evidently's HTML report sit side by
 side; the id hashes the inputs, so the same check twice writes nothing new.
+
+One verdict, computed one way: `drift_verdict` is what the gate's `no_drift` criterion and
+`status` use: the newest check recorded against the run's training data when it covers the
+newest data, else the default check (`factory drift MODEL --reference RUN`: the newest
+snapshot's rows after the run's training data).
 """
 
 from __future__ import annotations
@@ -33,12 +48,14 @@ from core.config import DriftConfig
 from core.errors import ExitCode, FactoryError, UsageError
 from core.ids import hash_inputs, validate_name
 from core.operations.common import compute_features, model_config, read_json, validated_file
+from core.stats.multiple import benjamini_hochberg
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DRIFT_SCHEMA = "factory.drift/1"
+DRIFT_SCHEMA = "factory.drift/2"
+MULTIPLE_TESTS = "benjamini-hochberg"
 DRIFT_ID = re.compile(r"^drift-[0-9a-f]{12}$")
 _WINDOW = re.compile(r"^\s*(\d+)\s*(d|days?|w|weeks?)\s*$")
 P_VALUE_ROWS = 1000
@@ -63,6 +80,10 @@ class ColumnDrift:
     min_effect_size: float
     drifted: bool
     """Test fired and the effect is large enough to matter."""
+    p_adjusted: float | None = None
+    """Benjamini-Hochberg adjusted p-value over the columns (p-value tests only)."""
+    counted: bool = True
+    """False for a column in `[drift] ignore_columns` (a calendar feature): shown, not counted."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -162,6 +183,20 @@ def column_types(frame: pd.DataFrame, columns: list[str]) -> tuple[list[str], li
     return numerical, categorical
 
 
+def column_drifted(fired: bool, effect: float | None, min_effect: float) -> bool:
+    """A column drifts when its test fires *and* its effect reaches `min_effect`: a large
+    sample makes every test fire on a shift too small to matter (adrs/0013)."""
+    return bool(fired) and effect is not None and effect >= min_effect
+
+
+def dataset_drifted(drifted: int, counted: int, share_threshold: float) -> tuple[float, bool]:
+    """(share of counted columns that drifted, whether it reaches the threshold)."""
+    if counted <= 0:
+        return 0.0, False
+    share = drifted / counted
+    return share, share >= share_threshold
+
+
 def compare_frames(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -212,6 +247,7 @@ def compare_frames(
         reference_data=Dataset.from_pandas(reference, data_definition=definition),
     )
     by_column: dict[str, tuple[str, float, float | None]] = {}
+    ignored = set(settings.ignore_columns)
     no_threshold: set[str] = set()
     for metric in snapshot.dict()["metrics"]:
         config = metric.get("config") or {}
@@ -226,7 +262,7 @@ def compare_frames(
                 test_threshold,
                 _num(metric.get("value")),
             )
-    results = []
+    tested = [c for c in numerical + categorical if c in by_column]
     for column in numerical + categorical:
         if column not in by_column:
             reason = (
@@ -235,13 +271,25 @@ def compare_frames(
                 else "Evidently returned no result"
             )
             skipped.append({"column": str(column), "reason": reason})
-            continue
+    p_columns = [c for c in tested if _is_p_value(by_column[c][0])]
+    adjusted = dict(
+        zip(
+            p_columns,
+            benjamini_hochberg([by_column[c][2] for c in p_columns], q=settings.stattest_threshold)[
+                1
+            ],
+            strict=True,
+        )
+    )
+    results = []
+    for column in tested:
         method, test_threshold, score = by_column[column]
         kind = "num" if column in numerical else "cat"
+        p_adjusted = adjusted.get(column)
         if score is None:
             fired = False
         elif _is_p_value(method):
-            fired = score < test_threshold
+            fired = p_adjusted is not None and p_adjusted < test_threshold
         else:
             fired = score >= test_threshold
         if kind == "num" and method.startswith("Wasserstein distance (normed)"):
@@ -256,7 +304,7 @@ def compare_frames(
                 "total_variation",
                 _categorical_effect(reference[column], current[column]),
             )
-        drifted = bool(fired and effect is not None and effect >= settings.min_effect_size)
+        drifted = column_drifted(fired, effect, settings.min_effect_size)
         results.append(
             ColumnDrift(
                 column=str(column),
@@ -270,6 +318,8 @@ def compare_frames(
                 effect_size=effect,
                 min_effect_size=settings.min_effect_size,
                 drifted=drifted,
+                p_adjusted=p_adjusted,
+                counted=str(column) not in ignored,
             )
         )
     return results, skipped, snapshot
@@ -492,6 +542,9 @@ def check_drift(
     config = model_config(ws, model)
     dataset = ws.config.datasets[config.dataset]
     settings = ws.config.drift
+    if current is None and last is None and newer_than is None and not reference.startswith("ds-"):
+        # The default check, the one the gate uses: the newest data after the run's.
+        newer_than, current = _after_training(ws, model, reference)
     ref_side, version = _reference(ws, model, reference, features_version)
     cur_side = _current(ws, model, current, last, version, newer_than)
     from core.components.registry import get_component
@@ -506,7 +559,9 @@ def check_drift(
             settings.share_threshold,
             settings.stattest_threshold,
             settings.min_effect_size,
+            sorted(settings.ignore_columns),
         ],
+        "multiple_tests": MULTIPLE_TESTS,
         "evidently": _evidently_version(),
     }
     drift_id = "drift-" + hash_inputs(inputs)
@@ -528,8 +583,9 @@ def check_drift(
         columns, skipped, snapshot = compare_frames(
             reference_frame, current_frame, settings, sources=sources
         )
-    drifted = sum(1 for c in columns if c.drifted)
-    share = drifted / len(columns) if columns else 0.0
+    counted = [c for c in columns if c.counted]
+    drifted = sum(1 for c in counted if c.drifted)
+    share, detected = dataset_drifted(drifted, len(counted), settings.share_threshold)
     result = DriftResult(
         drift_id=drift_id,
         model=model,
@@ -539,10 +595,10 @@ def check_drift(
         columns=columns,
         skipped=skipped,
         drifted_count=drifted,
-        column_count=len(columns),
+        column_count=len(counted),
         share=share,
         share_threshold=settings.share_threshold,
-        drift_detected=bool(columns) and share >= settings.share_threshold,
+        drift_detected=detected,
         report_path=f"reports/{drift_id}.json",
         html_path=f"reports/{drift_id}.html",
         created_at=clock.iso(),
@@ -550,6 +606,8 @@ def check_drift(
             "share_threshold": settings.share_threshold,
             "stattest_threshold": settings.stattest_threshold,
             "min_effect_size": settings.min_effect_size,
+            "ignore_columns": sorted(settings.ignore_columns),
+            "multiple_tests": MULTIPLE_TESTS,
             "evidently": _evidently_version(),
         },
     )
@@ -585,6 +643,113 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
+
+
+def _after_training(ws: Workspace, model: str, run_ref: str) -> tuple[str, str]:
+    """(end of the run's training data, newest snapshot) for the default check."""
+    from core.data.snapshots import get_manifest
+    from core.operations.common import load_run, newest_snapshot_id
+
+    report = load_run(ws, run_ref)
+    trained_until = (get_manifest(ws, str(report["snapshot_id"])).get("time_range") or [None])[-1]
+    newest = newest_snapshot_id(ws, model_config(ws, model).dataset)
+    if newest is None or trained_until is None:
+        raise FactoryError(
+            "no_snapshot",
+            f"No snapshot of {model}'s dataset to compare with {report['run_id']}'s training data",
+            hint="Snapshot newer data with `factory data snapshot`, or pass --current or --last.",
+        )
+    return str(trained_until), newest
+
+
+@dataclass(frozen=True)
+class DriftVerdict:
+    """The drift verdict on a run's training data, as the gate and `status` use it."""
+
+    drift_id: str | None
+    detected: bool | None
+    """None: nothing newer to compare with."""
+    source: str
+    """`recorded` (the newest check on record covers the newest data), `computed` (the
+    default check, run now) or `none`."""
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def recorded_checks(ws: Workspace, model: str, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Drift checks on record whose reference is this run or its training snapshot, oldest
+    first."""
+    found = []
+    for path in ws.reports_dir.glob("drift-*.json"):
+        raw = read_json(path)
+        if not isinstance(raw, dict) or raw.get("model") != model:
+            continue
+        reference = raw.get("reference") or {}
+        if reference.get("id") in (report["run_id"], report.get("snapshot_id")) or (
+            reference.get("kind") == "snapshot"
+            and reference.get("snapshot_id") == report.get("snapshot_id")
+        ):
+            found.append(raw)
+    found.sort(key=lambda r: str(r.get("created_at") or ""))
+    return found
+
+
+def drift_verdict(
+    ws: Workspace, model: str, report: dict[str, Any], newest: str | None, *, compute: bool = True
+) -> DriftVerdict:
+    """One drift verdict for a run (module docstring): the newest recorded check on its
+    training data when it is at least as new as the newest snapshot, else the default check
+    (computed when `compute`)."""
+    from core.data.snapshots import get_manifest
+
+    recorded = recorded_checks(ws, model, report)
+    last = recorded[-1] if recorded else None
+    newest_created = None
+    if newest is not None:
+        with contextlib.suppress(FactoryError):
+            newest_created = get_manifest(ws, newest).get("created_at")
+    if last is not None and (
+        newest_created is None or str(last.get("created_at")) >= str(newest_created)
+    ):
+        return DriftVerdict(
+            last.get("drift_id"),
+            bool(last.get("drift_detected")),
+            "recorded",
+            _describe_check(last, "the newest check on record"),
+        )
+    if newest is None or newest == report.get("snapshot_id"):
+        return DriftVerdict(None, None, "none", "no data newer than the training snapshot")
+    training = get_manifest(ws, str(report["snapshot_id"]))
+    trained_until = (training.get("time_range") or [None, None])[1]
+    newest_until = (get_manifest(ws, newest).get("time_range") or [None, None])[1]
+    if trained_until is None or newest_until is None or newest_until <= trained_until:
+        return DriftVerdict(None, None, "none", f"{newest} holds no rows after {trained_until}")
+    if not compute:
+        return DriftVerdict(
+            None,
+            None,
+            "none",
+            f"not checked yet: factory drift {model} --reference {report['run_id']}",
+        )
+    result = check_drift(ws, model, str(report["run_id"]), current=newest, newer_than=trained_until)
+    return DriftVerdict(
+        result.drift_id,
+        result.drift_detected,
+        "computed",
+        _describe_check(result.to_dict(), "the default check"),
+    )
+
+
+def _describe_check(raw: dict[str, Any], which: str) -> str:
+    current = (raw.get("current") or {}).get("id")
+    share = raw.get("share") or 0.0
+    return (
+        f"{raw.get('drift_id')} ({which}): {raw.get('drifted_count')} of "
+        f"{raw.get('column_count')} counted columns drifted in {current} "
+        f"({share:.0%} vs {(raw.get('share_threshold') or 0):.0%})"
+    )
 
 
 def _alert(ws: Workspace, result: DriftResult) -> None:

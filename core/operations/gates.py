@@ -1,25 +1,34 @@
 """`factory gate RUN --to staging|prod`: may this run move to the next tier?
 
 Each criterion of `[gates.<tier>]` answers with its value, threshold and pass
-(adrs/0014-gates-and-tiers.md):
+(adrs/0014-gates-and-tiers.md); the decision rule of each is a small function below, tested on
+constructed inputs:
 
-- `better_than_incumbent`: mean paired delta on the primary metric over the same
-  walk-forward folds, oriented so positive is better, above `min_delta`;
-- `fold_wins`: the challenger wins at least `min_fold_wins` folds (all folds when there are
-  fewer);
-- `snapshot_schema`: the run's snapshot passed its schema (a snapshot exists only then; its
-  manifest names the schema version and hash);
-- `point_in_time`: the run's features pass the point-in-time check on its snapshot;
-- `reproducible`: retraining with the same seed gives the same metrics (the recorded result
-  of a `--force` retrain, else the gate retrains once and records it);
-- `latency_p95`: p95 prediction latency within `latency_ratio_max` of the incumbent's;
+- `in_staging` (prod only): a run reaches prod only from staging;
+- `code_unchanged`: the run's features and architecture code are the source it trained on;
+- `not_leaky`: the run was not trained on a features version that failed the point-in-time
+  check, and its version has not failed one since;
+- `better_than_incumbent`: B (this run) against the incumbent on the same rows, with the one
+  statistics module (`core.verdicts.pairs`): passes only on `better` with an improvement above
+  `min_delta` (inconclusive is not a pass);
+- `fold_wins`: the run wins at least `min_fold_wins` folds (all folds when there are fewer);
+- `beats_baseline` (`require_beats_baseline`, on by default): the run is `better` than its
+  best naive baseline on its own rows;
+- `snapshot_schema`: the run's snapshot passed its schema on ingest;
+- `point_in_time`: the features version passed the leak check at the source hash the run used;
+- `reproducible`: retraining the recipe in a scratch folder gives identical folds and
+  predictions (nothing of the run is touched);
+- `latency_p95`: p95 single-row latency within `latency_ratio_max` of the incumbent's,
+  measured side by side now;
 - `cost_per_1000`: cost per 1,000 predictions within `cost_per_1000_max`;
-- `no_drift`: no drift between data newer than the run's training data and that training
-  data (`require_no_drift`).
+- `no_drift`: the drift verdict on the run's training data (`core.operations.drift
+  .drift_verdict`, the same one `factory drift` and `status` report).
 
 With no incumbent the comparison criteria say so and pass. The verdict's id hashes what it
-depends on (run, tier, incumbent, settings, newest snapshot), so `promote` can tell whether a
-verdict is still current, and re-gating with the same inputs writes nothing new.
+depends on (run, tier, incumbent, settings, newest snapshot, the run's code), so `promote` can
+tell whether a verdict is still current, and re-gating with the same inputs writes nothing.
+A gate writes only its own verdict file (and an event): the run's report, artifact and card
+entry are never touched.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from core.ids import hash_inputs
 from core.operations.common import check_tier, load_run, model_config, read_json
 from core.workspace import Workspace
 
-GATE_SCHEMA = "factory.gate/1"
+GATE_SCHEMA = "factory.gate/2"
 GATE_ID = re.compile(r"^gate-[0-9a-f]{12}$")
 
 
@@ -80,13 +89,44 @@ class GateResult:
         return cls(**values)
 
 
+# ------------------------------------------------------------------- decision rules
+
+
+def ratio_within(ratio: float | None, ratio_max: float) -> bool:
+    """Latency: the challenger's p95 over the incumbent's may be at most `ratio_max`."""
+    return ratio is not None and ratio <= ratio_max
+
+
+def within_budget(value: float | None, budget: float) -> bool:
+    """Cost: at most the budget; an unknown cost is not within any budget."""
+    return value is not None and value <= budget
+
+
+def enough_wins(wins: int, folds: int, min_fold_wins: int) -> tuple[bool, int]:
+    """(pass, wins needed): `min_fold_wins`, or every fold when there are fewer."""
+    needed = min(min_fold_wins, folds)
+    return folds > 0 and wins >= needed, needed
+
+
+def beats(verdict: str | None) -> bool:
+    """Only `better` passes a comparison; `inconclusive` (no data, too few rows, too small a
+    difference to tell) is never a pass."""
+    return verdict == "better"
+
+
+# -------------------------------------------------------------------------- inputs
+
+
+def _code_hashes(ws: Workspace, report: dict[str, Any]) -> dict[str, str | None]:
+    from core.operations.predict import changed_components
+
+    return {c["ref"]: c["current_hash"] for c in changed_components(ws, report)}
+
+
 def gate_inputs(
     ws: Workspace, report: dict[str, Any], tier: str, tiers: dict[str, Any], retrain: bool = True
 ) -> dict[str, Any]:
-    """What a verdict depends on; its hash is the gate id. `repro_known`: a verdict taken
-    without knowing reproducibility (--no-retrain, nothing recorded) must not be reused once
-    it can be known."""
-    recorded = (report.get("rerun") or {}).get("identical_to_previous")
+    """What a verdict depends on; its hash is the gate id."""
     from core.operations.common import newest_snapshot_id
     from core.operations.tiers import incumbent_for
 
@@ -94,9 +134,10 @@ def gate_inputs(
     drift = ws.config.drift
     model = str(report.get("model"))
     return {
+        "schema": GATE_SCHEMA,
         "run_id": report["run_id"],
         "tier": tier,
-        "repro_known": recorded is not None or retrain,
+        "retrain": retrain,
         "incumbent": incumbent_for(tiers, tier),
         "gate": [
             settings.min_delta,
@@ -104,9 +145,11 @@ def gate_inputs(
             settings.latency_ratio_max,
             settings.cost_per_1000_max,
             settings.require_no_drift,
+            settings.require_beats_baseline,
         ],
         "drift": [drift.share_threshold, drift.stattest_threshold, drift.min_effect_size],
         "newest_snapshot": newest_snapshot_id(ws, model_config(ws, model).dataset),
+        "code_changed": _code_hashes(ws, report),
     }
 
 
@@ -118,10 +161,11 @@ def current_gate(
     ws: Workspace, report: dict[str, Any], tier: str, tiers: dict[str, Any]
 ) -> GateResult | None:
     """The verdict for these exact inputs, if the gate was run (None: gate it again)."""
-    gate_id = "gate-" + hash_inputs(gate_inputs(ws, report, tier, tiers))
-    raw = read_json(gate_path(ws, gate_id))
-    if isinstance(raw, dict) and raw.get("gate_id") == gate_id:
-        return GateResult.from_dict(raw, reused=True)
+    for retrain in (True, False):
+        gate_id = "gate-" + hash_inputs(gate_inputs(ws, report, tier, tiers, retrain))
+        raw = read_json(gate_path(ws, gate_id))
+        if isinstance(raw, dict) and raw.get("gate_id") == gate_id:
+            return GateResult.from_dict(raw, reused=True)
     return None
 
 
@@ -146,6 +190,9 @@ def _num(value: Any) -> float | None:
 def _comparison(
     ws: Workspace, report: dict[str, Any], incumbent: str | None, tier: str
 ) -> list[Criterion]:
+    from core.experiments.report import RunReport
+    from core.verdicts.pairs import compare_reports
+
     settings = ws.config.gates[tier]
     if incumbent is None:
         note = f"no incumbent in {tier}: nothing to beat"
@@ -156,67 +203,84 @@ def _comparison(
     if incumbent == report["run_id"]:
         note = "the run is the incumbent itself"
         return [
-            Criterion("better_than_incumbent", 0.0, settings.min_delta, False, note),
-            Criterion("fold_wins", 0, settings.min_fold_wins, False, note),
+            Criterion("better_than_incumbent", None, settings.min_delta, False, note),
+            Criterion("fold_wins", None, settings.min_fold_wins, False, note),
         ]
-    from core.experiments.queries import compare_runs
-
     baseline, how = _same_data_baseline(ws, report, incumbent)
     if baseline is None:
         return [
             Criterion("better_than_incumbent", None, settings.min_delta, False, how),
             Criterion("fold_wins", None, settings.min_fold_wins, False, how),
         ]
-    try:
-        result = compare_runs(ws, baseline, report["run_id"])
-    except FactoryError as exc:
-        note = f"not comparable with {baseline}: {exc.message}"
+    result = compare_reports(
+        RunReport.from_dict(load_run(ws, baseline)),
+        RunReport.from_dict(report),
+        min_effect=settings.min_delta,
+    )
+    if not result.comparable:
+        note = f"not comparable with {baseline}: {result.why_not}"
         return [
             Criterion("better_than_incumbent", None, settings.min_delta, False, note),
             Criterion("fold_wins", None, settings.min_fold_wins, False, note),
         ]
-    improvements = [f.improvement for f in result.folds if f.improvement is not None]
-    mean = sum(improvements) / len(improvements) if improvements else None
-    needed = min(settings.min_fold_wins, len(result.folds))
-    note = f"{how}; {result.summary}"
+    decision = result.decision or {}
+    improvement = _num(decision.get("improvement"))
+    low, high = decision.get("improvement_interval") or [None, None]
+    passed, needed = enough_wins(result.wins_b, len(result.folds), settings.min_fold_wins)
     return [
         Criterion(
             "better_than_incumbent",
-            mean,
+            improvement,
             settings.min_delta,
-            mean is not None and mean > settings.min_delta,
-            note + "; value is the mean improvement per fold (positive = better)",
+            beats(result.verdict),
+            f"{how}; {result.verdict}: improvement {_fmt(improvement)} "
+            f"[{_fmt(low)}, {_fmt(high)}] must lie above {settings.min_delta}; "
+            f"{decision.get('reason', '')}",
         ),
         Criterion(
             "fold_wins",
             result.wins_b,
             needed,
-            result.wins_b >= needed,
-            f"wins {result.wins_b}, losses {result.wins_a}, ties {result.ties} of {len(result.folds)} folds",
+            passed,
+            f"wins {result.wins_b}, losses {result.wins_a}, ties {result.ties} of "
+            f"{len(result.folds)} folds",
         ),
     ]
+
+
+def _fmt(value: Any) -> str:
+    number = _num(value)
+    return "-" if number is None else f"{number:+.4g}"
 
 
 def _same_data_baseline(
     ws: Workspace, report: dict[str, Any], incumbent: str
 ) -> tuple[str | None, str]:
-    """The run to compare with on the same folds: the incumbent itself when it trained on the
-    challenger's snapshot, else a run of the incumbent's recipe on that snapshot."""
+    """The run to compare with on the same rows: the incumbent itself when it trained on the
+    challenger's snapshot with the same settings, else a run of the incumbent's recipe there."""
     from core.experiments.index import list_runs
 
     champion = load_run(ws, incumbent)
     snapshot = report.get("snapshot_id")
-    if champion.get("snapshot_id") == snapshot:
-        return incumbent, f"vs incumbent {incumbent}, same folds"
+    if champion.get("snapshot_id") == snapshot and champion.get("validation") == report.get(
+        "validation"
+    ):
+        return incumbent, f"vs incumbent {incumbent} on the same rows"
     recipe = {k: (v or {}).get("version") for k, v in (champion.get("components") or {}).items()}
+    cohort = next(
+        (s.cohort for s in list_runs(ws, str(report.get("model"))) if s.run_id == report["run_id"]),
+        None,
+    )
     for run in reversed(list_runs(ws, str(report.get("model")))):
         if (
-            run.snapshot_id == snapshot
+            run.cohort == cohort
             and run.components == recipe
             and run.run_id != report["run_id"]
+            and not run.leaky
         ):
             return run.run_id, (
-                f"vs {run.run_id}: incumbent {incumbent}'s recipe retrained on {snapshot}, same folds"
+                f"vs {run.run_id}: incumbent {incumbent}'s recipe retrained on {snapshot}, "
+                "same rows"
             )
     flags = " ".join(
         f"--{kind} {version}"
@@ -224,9 +288,74 @@ def _same_data_baseline(
         if kind in ("features", "labels", "hparams", "arch")
     )
     return None, (
-        f"incumbent {incumbent} trained on {champion.get('snapshot_id')}, this run on {snapshot}: "
-        f"no paired folds. Retrain its recipe on the same data first: "
-        f"factory train {report.get('model')} --snapshot {snapshot} {flags}"
+        f"incumbent {incumbent} trained on {champion.get('snapshot_id')} (or other [validation] "
+        f"settings), this run on {snapshot}: no shared rows. Retrain its recipe on the same "
+        f"data first: factory train {report.get('model')} --snapshot {snapshot} {flags}"
+    )
+
+
+def _code(ws: Workspace, report: dict[str, Any]) -> Criterion:
+    from core.operations.predict import changed_components
+
+    changed = changed_components(ws, report)
+    return Criterion(
+        "code_unchanged",
+        [c["ref"] for c in changed],
+        [],
+        not changed,
+        "the run's features and arch are the source it trained on"
+        if not changed
+        else "changed since training: "
+        + "; ".join(
+            f"{c['ref']} (run {c['run_hash']}, now {c['current_hash'] or 'missing'})"
+            for c in changed
+        )
+        + ". Train a new run on the new code",
+    )
+
+
+def _leak(ws: Workspace, report: dict[str, Any]) -> Criterion:
+    from core.experiments.leaks import pit_state
+
+    features = (report.get("components") or {}).get("features") or {}
+    leaky = report.get("leaky")
+    state = pit_state(ws, str(features.get("version")), str(features.get("hash")))
+    if isinstance(leaky, dict):
+        note = f"trained with --allow-leaky ({leaky.get('reason')}) on a version that leaks"
+        return Criterion("not_leaky", True, False, False, note)
+    if state.state == "failed":
+        return Criterion(
+            "not_leaky",
+            True,
+            False,
+            False,
+            f"features/{features.get('version')} failed the point-in-time check {state.pit_id}",
+        )
+    return Criterion(
+        "not_leaky", False, False, True, f"no failed leak check on record ({state.state})"
+    )
+
+
+def _beats_baseline(ws: Workspace, report: dict[str, Any], tier: str) -> Criterion:
+    required = ws.config.gates[tier].require_beats_baseline
+    baselines = report.get("baselines")
+    if not required:
+        return Criterion("beats_baseline", None, "better", True, f"not required ([gates.{tier}])")
+    if not isinstance(baselines, dict) or not isinstance(baselines.get("versus_best"), dict):
+        return Criterion(
+            "beats_baseline",
+            None,
+            "better",
+            False,
+            "the report holds no naive baselines (an older report): retrain the run",
+        )
+    versus = baselines["versus_best"]
+    return Criterion(
+        "beats_baseline",
+        versus.get("verdict"),
+        "better",
+        beats(versus.get("verdict")),
+        f"vs {baselines.get('best')}: skill {_fmt(baselines.get('skill'))}; {versus.get('reason')}",
     )
 
 
@@ -249,72 +378,88 @@ def _schema(ws: Workspace, report: dict[str, Any]) -> Criterion:
 
 
 def _pit(ws: Workspace, report: dict[str, Any]) -> Criterion:
-    from core.experiments.pit import check_point_in_time
+    """The leak check at the source the run used: the one on record, else run and recorded."""
+    from core.experiments.leaks import pit_state, record_check
 
-    version = str(((report.get("components") or {}).get("features") or {}).get("version"))
-    result = check_point_in_time(
-        ws, version, str(report.get("model")), str(report.get("snapshot_id"))
-    )
-    changed = sum(c.changed_rows for c in result.cuts)
+    features = (report.get("components") or {}).get("features") or {}
+    version, source = str(features.get("version")), str(features.get("hash"))
+    state = pit_state(ws, version, source)
+    if state.state == "unchecked":
+        from core.components.registry import get_component
+        from core.experiments.pit import check_point_in_time
+
+        if get_component(ws, "features", version).hash != source:
+            return Criterion(
+                "point_in_time",
+                None,
+                "passed",
+                False,
+                f"features/{version} changed since the run and was never checked at the "
+                "source the run used",
+            )
+        result = check_point_in_time(
+            ws,
+            version,
+            str(report.get("model")),
+            str(report.get("snapshot_id")),
+            budget_s=ws.config.validation.leak_check_budget_s,
+        )
+        record_check(ws, result)
+        state = pit_state(ws, version, source)
     return Criterion(
         "point_in_time",
-        changed,
-        0,
-        bool(result.ok),
-        f"features/{version}: {len(result.cuts)} cuts, {changed} rows changed when later history was removed",
+        state.state,
+        "passed",
+        state.state == "passed",
+        f"features/{version} at {source}: {state.state}"
+        + (f" ({state.pit_id})" if state.pit_id else "")
+        + (
+            f"; reads the future: {', '.join(state.changed_columns)}"
+            if state.changed_columns
+            else ""
+        ),
     )
 
 
 def _reproducible(ws: Workspace, report: dict[str, Any], retrain: bool) -> Criterion:
-    recorded = (report.get("rerun") or {}).get("identical_to_previous")
-    if recorded is None and retrain:
-        from core.experiments.train import train_run
-
-        components = {
-            k: (v or {}).get("version") for k, v in (report.get("components") or {}).items()
-        }
-        result = train_run(
-            ws,
-            str(report["model"]),
-            features=components.get("features"),
-            labels=components.get("labels"),
-            hparams=components.get("hparams"),
-            arch=components.get("arch"),
-            snapshot=str(report["snapshot_id"]),
-            force=True,
-        )
-        if result.run_id != report["run_id"]:
-            return Criterion(
-                "reproducible",
-                None,
-                True,
-                False,
-                f"retraining the recipe gave another run id ({result.run_id}): its inputs changed "
-                "since (component source or settings)",
-            )
-        recorded = result.identical_to_previous
-    if recorded is None:
+    if not retrain:
         return Criterion(
             "reproducible",
             None,
             True,
             False,
-            f"not checked: run `factory train {report['model']} --snapshot {report['snapshot_id']} --force` "
-            "(same inputs) to record it",
+            "not checked (--no-retrain): a retrain with the same seed decides it",
+        )
+    from core.experiments.report import RunReport
+    from core.experiments.train import retrain_in_scratch
+
+    again = retrain_in_scratch(ws, RunReport.from_dict(report))
+    if not again.same_run_id:
+        return Criterion(
+            "reproducible",
+            None,
+            True,
+            False,
+            f"retraining the recipe gives another run id ({again.new_run_id}): its inputs "
+            "changed since (component source or settings)",
         )
     return Criterion(
         "reproducible",
-        bool(recorded),
+        again.identical,
         True,
-        bool(recorded),
-        "a retrain with the same seed gave identical per-fold metrics"
-        if recorded
-        else "a retrain with the same seed gave different metrics",
+        again.identical,
+        "a retrain with the same seed in a scratch folder gave identical folds and predictions"
+        if again.identical
+        else "a retrain with the same seed gave different " + ", ".join(again.differences),
     )
 
 
 def _latency(
-    ws: Workspace, report: dict[str, Any], incumbent_report: dict[str, Any] | None, tier: str
+    ws: Workspace,
+    report: dict[str, Any],
+    incumbent_report: dict[str, Any] | None,
+    tier: str,
+    code_ok: bool,
 ) -> Criterion:
     ratio_max = ws.config.gates[tier].latency_ratio_max
     p95 = _num((report.get("latency") or {}).get("p95_ms"))
@@ -327,14 +472,14 @@ def _latency(
             "no incumbent: nothing to compare with"
             + (f" (p95 {p95:.3f} ms)" if p95 is not None else ""),
         )
-    measured = _measure_side_by_side(ws, report, incumbent_report)
+    measured = _measure_side_by_side(ws, report, incumbent_report) if code_ok else None
     base: float | None
     if measured is not None:
         p95, base = measured
         how = "measured now, interleaved, one row per call"
     else:
         base = _num((incumbent_report.get("latency") or {}).get("p95_ms"))
-        how = "as recorded at training time (an artifact is missing)"
+        how = "as recorded at training time (an artifact is missing or the code changed)"
     if p95 is None or base is None or base <= 0:
         return Criterion("latency_p95", None, ratio_max, False, "a report lacks latency.p95_ms")
     ratio = p95 / base
@@ -342,7 +487,7 @@ def _latency(
         "latency_p95",
         ratio,
         ratio_max,
-        ratio <= ratio_max,
+        ratio_within(ratio, ratio_max),
         f"p95 {p95:.3f} ms vs incumbent {incumbent_report['run_id']} {base:.3f} ms ({how})",
     )
 
@@ -354,17 +499,20 @@ def _measure_side_by_side(
     ws: Workspace, report: dict[str, Any], incumbent_report: dict[str, Any]
 ) -> tuple[float, float] | None:
     """p95 single-row latency of both models, calls alternating so that machine load hits
-    both alike (numbers recorded at training time came from different moments)."""
+    both alike (numbers recorded at training time came from different moments). None when a
+    model cannot be loaded or scored as it was trained."""
     import time
 
     import numpy as np
 
     from core.data.snapshots import get_manifest, load_snapshot
     from core.operations.common import compute_features
-    from core.operations.predict import _load_model
+    from core.operations.predict import _load_model, changed_components
 
     sides: list[tuple[Any, Any, Any, Any, list[float]]] = []
     for side in (report, incumbent_report):
+        if changed_components(ws, side):
+            return None
         try:
             model, meta, arch = _load_model(ws, side)
         except FactoryError:
@@ -375,7 +523,10 @@ def _measure_side_by_side(
         features = compute_features(
             ws, frame, version, manifest["time_column"], list(manifest.get("entity_columns") or [])
         )
-        row = features[list(meta.get("feature_names") or features.columns)].iloc[[-1]]
+        names = list(meta.get("feature_names") or features.columns)
+        if any(n not in features.columns for n in names):
+            return None
+        row = features[names].iloc[[-1]]
         task = side.get("task")
         for _ in range(10):
             arch.predict(model, row, task)
@@ -400,7 +551,7 @@ def _cost(ws: Workspace, report: dict[str, Any], tier: str) -> Criterion:
         "cost_per_1000",
         value,
         budget,
-        value <= budget,
+        within_budget(value, budget),
         f"{cost.get('currency', '')} per 1,000 predictions",
     )
 
@@ -410,28 +561,15 @@ def _drift(ws: Workspace, report: dict[str, Any], newest: str | None, tier: str)
         return Criterion(
             "no_drift", None, False, True, f"not required ([gates.{tier}] require_no_drift = false)"
         )
-    from core.data.snapshots import get_manifest
-    from core.operations.drift import check_drift
+    from core.operations.drift import drift_verdict
 
-    training = get_manifest(ws, str(report["snapshot_id"]))
-    trained_until = (training.get("time_range") or [None, None])[1]
-    if newest is None or newest == report.get("snapshot_id"):
-        return Criterion("no_drift", None, False, True, "no data newer than the training snapshot")
-    newest_until = (get_manifest(ws, newest).get("time_range") or [None, None])[1]
-    if trained_until is None or newest_until is None or newest_until <= trained_until:
-        return Criterion(
-            "no_drift", None, False, True, f"{newest} holds no rows after {trained_until}"
-        )
-    result = check_drift(
-        ws, str(report["model"]), str(report["run_id"]), current=newest, newer_than=trained_until
-    )
+    verdict = drift_verdict(ws, str(report["model"]), report, newest)
     return Criterion(
         "no_drift",
-        result.drift_detected,
+        verdict.detected,
         False,
-        not result.drift_detected,
-        f"{result.drift_id}: {result.drifted_count} of {result.column_count} columns drifted in rows of "
-        f"{newest} after {trained_until} ({result.share:.0%} vs {result.share_threshold:.0%})",
+        verdict.detected is not True,
+        verdict.note,
     )
 
 
@@ -467,13 +605,17 @@ def evaluate_gate(ws: Workspace, run_ref: str, tier: str, *, retrain: bool = Tru
     incumbent_report = (
         load_run(ws, incumbent) if incumbent and incumbent != report["run_id"] else None
     )
+    code = _code(ws, report)
     criteria = [
         *([staged] if staged else []),
+        code,
+        _leak(ws, report),
         *_comparison(ws, report, incumbent, tier),
+        _beats_baseline(ws, report, tier),
         _schema(ws, report),
         _pit(ws, report),
-        _reproducible(ws, report, retrain),
-        _latency(ws, report, incumbent_report, tier),
+        _reproducible(ws, report, retrain and code.passed),
+        _latency(ws, report, incumbent_report, tier, code.passed),
         _cost(ws, report, tier),
         _drift(ws, report, inputs["newest_snapshot"], tier),
     ]

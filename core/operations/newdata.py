@@ -7,11 +7,13 @@ the newest days, which only the new snapshot covers. The window is at most `test
 long and at most half of the new days after the gap, so the retrained model always sees
 new rows the champion never saw. The window is cut into four blocks for a paired view.
 
-Verdict: `helps` (better on the whole window by more than the staging gate's `min_delta`
-and in at least three quarters of the blocks), `does_not_help` (no better on the whole window
-and in at most half of the blocks: the model is not short of data; its features or
-architecture need work), otherwise `inconclusive`. Recorded in `reports/newdata-<id>.json`,
-with the id hashed from the inputs.
+Verdict, from the one statistics module on the window's rows (`core.verdicts.pairs`: the two
+models' per-row losses, or DeLong for AUC): `helps` when the retrained model is better by more
+than the staging gate's `min_delta` with 95% confidence; `does_not_help` when the whole
+interval of its improvement lies at or below `min_delta` (the model is not short of data; its
+features or architecture need work); otherwise `inconclusive`, which is also the answer on
+fewer than `MIN_WINDOW_ROWS` rows or too few dates for the test. Recorded in
+`reports/newdata-<id>.json`, with the id hashed from the inputs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from core.workspace import Workspace
 
 NEWDATA_SCHEMA = "factory.check.new_data/1"
 MIN_WINDOW_DAYS = 7
+MIN_WINDOW_ROWS = 30
+"""Fewer scored rows than this is never a verdict."""
 BLOCKS = 4
 """The window is cut into this many blocks of whole days (at least a week each)."""
 
@@ -62,6 +66,8 @@ class NewDataResult:
     next: list[str] = field(default_factory=list)
     report_path: str = ""
     reused: bool = False
+    decision: dict[str, Any] | None = None
+    """The paired decision on the window's rows (`core.stats.decide`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -205,8 +211,9 @@ def _evaluate(
     import pandas as pd
 
     from core.data.snapshots import load_snapshot
-    from core.experiments.train import _module, build_matrix, resolve_inputs
+    from core.experiments.train import build_matrix, checked_module, resolve_inputs
     from core.operations.predict import _load_model
+    from core.verdicts.pairs import decide_rows
 
     validation = ws.config.validation
     old_last = pd.Timestamp(old_end).normalize()
@@ -236,7 +243,9 @@ def _evaluate(
     )
     frame = load_snapshot(ws, new_snapshot)
     frame = frame.sort_values(inputs.time_column, kind="mergesort").reset_index(drop=True)
-    modules = {k: _module(inputs.components[k]) for k in ("features", "labels", "arch", "metrics")}
+    modules = {
+        k: checked_module(inputs.components[k]) for k in ("features", "labels", "arch", "metrics")
+    }
     features, labels, categorical = build_matrix(
         inputs, frame, modules["features"], modules["labels"]
     )
@@ -245,8 +254,13 @@ def _evaluate(
     in_window = ((days >= window_start) & (days <= new_last)).to_numpy() & labelled
     in_train = (days <= train_end).to_numpy() & labelled
     new_rows = int(((days > old_last) & (days <= train_end)).to_numpy().sum())
-    if in_window.sum() == 0:
-        return _inconclusive(base, "no labelled rows in the newest window", model)
+    if in_window.sum() < MIN_WINDOW_ROWS:
+        return _inconclusive(
+            base,
+            f"{int(in_window.sum())} labelled rows in the newest window; a verdict needs at "
+            f"least {MIN_WINDOW_ROWS}",
+            model,
+        )
 
     champion, meta, champion_arch = _load_model(ws, report)
     names = list(meta.get("feature_names") or features.columns)
@@ -258,7 +272,11 @@ def _evaluate(
 
     arch = modules["arch"]
     threads = 2
-    challenger = arch.make_model(inputs.model.task, dict(inputs.hparams), inputs.seed, threads)
+    params = dict(inputs.hparams)
+    trees = (report.get("artifact") or {}).get("final_trees")
+    if isinstance(trees, int) and trees > 0:
+        params["iterations"] = trees  # the champion's own number of trees: one procedure
+    challenger = arch.make_model(inputs.model.task, params, inputs.seed, threads)
     x_train = features.loc[in_train, names]
     challenger.fit(x_train, labels[in_train], cat_features=[c for c in categorical if c in names])
     challenger_pred = np.asarray(arch.predict(challenger, x_window, inputs.model.task), dtype=float)
@@ -298,27 +316,35 @@ def _evaluate(
         )
     scored = [b for b in blocks if b["improvement"] is not None]
     wins = sum(1 for b in scored if b["improvement"] > 0)
-    if improvement is None or not scored:
-        verdict, reason = (
+    decision = decide_rows(
+        metric,
+        direction,
+        y_window.astype(float),
+        champion_pred,
+        challenger_pred,
+        np.asarray([str(d)[:10] for d in window_days]),
+        block_of,
+        1,
+        max(min_delta, 0.0),
+    )
+    if decision is None:
+        verdict, reason, decided = (
             "inconclusive",
-            f"{metric} is undefined on the window (e.g. one class only)",
-        )
-    elif improvement > min_delta and wins >= math.ceil(0.75 * len(scored)):
-        verdict = "helps"
-        reason = (
-            f"{metric} {improvement:+.4f} on the window, better in {wins} of {len(scored)} blocks"
-        )
-    elif improvement <= 0 and wins <= len(scored) / 2:
-        verdict = "does_not_help"
-        reason = (
-            f"{metric} {improvement:+.4f} on the window, better in only {wins} of {len(scored)} blocks: "
-            "the model is not short of data; its features or architecture need work"
+            f"{metric} has no row-level paired test; this check needs one (mae, rmse, "
+            "logloss, brier or auc)",
+            None,
         )
     else:
-        verdict = "inconclusive"
-        reason = (
-            f"{metric} {improvement:+.4f} on the window, better in {wins} of {len(scored)} blocks"
+        decided = decision.to_dict()
+        enough = decision.n >= decision.min_n
+        verdict = new_data_verdict(
+            decision.verdict,
+            decision.improvement_high if enough else None,
+            max(min_delta, 0.0),
         )
+        reason = f"{decision.reason}; better in {wins} of {len(scored)} blocks"
+        if verdict == "does_not_help":
+            reason += ": the model is not short of data; its features or architecture need work"
     next_commands = (
         [f"factory train {model} --snapshot {new_snapshot}"]
         if verdict == "helps"
@@ -341,4 +367,15 @@ def _evaluate(
         blocks=blocks,
         wins=wins,
         next=next_commands,
+        decision=decided,
     )
+
+
+def new_data_verdict(verdict: str, improvement_high: float | None, min_delta: float) -> str:
+    """helps on `better`; does_not_help when even the top of the improvement's interval is
+    at or below `min_delta` (more data cannot buy what matters); else inconclusive."""
+    if verdict == "better":
+        return "helps"
+    if improvement_high is not None and improvement_high <= min_delta:
+        return "does_not_help"
+    return "inconclusive"

@@ -20,8 +20,9 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,9 @@ class PredictResult:
     first_request_id: str | None
     reused: bool
     preview: list[dict[str, Any]]
+    allowed_changes: list[dict[str, Any]] = field(default_factory=list)
+    """Components whose source differs from the run's, scored anyway (`--allow-changed`)."""
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -159,6 +163,50 @@ def _load_model(ws: Workspace, report: dict[str, Any]) -> tuple[Any, dict[str, A
     return model, meta, arch
 
 
+SOURCE_KINDS = ("features", "arch")
+"""The components whose code computes a prediction (labels and metrics only score runs)."""
+
+
+def changed_components(ws: Workspace, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Components of the run whose source today differs from what the run recorded: the
+    served predictions would not be the run's."""
+    from core.components.registry import get_component
+
+    changed = []
+    for kind in SOURCE_KINDS:
+        recorded = (report.get("components") or {}).get(kind) or {}
+        version, old = recorded.get("version"), recorded.get("hash")
+        if not version or not old:
+            continue
+        try:
+            now = get_component(ws, kind, str(version)).hash
+        except FactoryError:
+            now = None
+        if now != old:
+            changed.append({"ref": f"{kind}/{version}", "run_hash": old, "current_hash": now})
+    return changed
+
+
+def refuse_changed(
+    ws: Workspace, report: dict[str, Any], allow_changed: bool
+) -> list[dict[str, Any]]:
+    """Refuse (exit 3) a run whose features or architecture code changed since it trained,
+    unless `allow_changed`; returns what was allowed, for the log to record."""
+    changed = changed_components(ws, report)
+    if changed and not allow_changed:
+        first = changed[0]
+        raise FactoryError(
+            "component_changed",
+            f"{first['ref']} changed since run {report['run_id']} trained on it (run hash "
+            f"{first['run_hash']}, now {first['current_hash'] or 'missing'}): its predictions "
+            "would not be the run's",
+            hint=f"Restore {first['ref']} (e.g. `git checkout` the file) or train a new run on "
+            "the edited code as a new version; --allow-changed scores anyway and logs it.",
+            details={"run_id": report["run_id"], "changed": changed},
+        )
+    return changed
+
+
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each input row (pandas' row hash), as 16 hex digits per row: an
     (n, 16) uint8 array of ASCII, formatted in numpy because per-row Python costs most of the
@@ -195,6 +243,7 @@ def predict_file(
     output: str | None = None,
     start: str | None = None,
     log: bool = True,
+    allow_changed: bool = False,
 ) -> PredictResult:
     """Score `input_path` with the model in `tier`; see the module docstring."""
     import numpy as np
@@ -205,6 +254,7 @@ def predict_file(
     dataset = ws.config.datasets[config.dataset]
     report = _resolve_run(ws, model, tier, run)
     run_id = str(report["run_id"])
+    allowed = refuse_changed(ws, report, allow_changed)
     frame, describe, _ = validated_file(ws, dataset, input_path)
     time_column, entity = dataset.time_column, list(dataset.entity_columns)
     frame = frame.sort_values(time_column, kind="mergesort").reset_index(drop=True)
@@ -224,8 +274,10 @@ def predict_file(
                 f"{describe['path']}: no row on or after {day}",
                 hint="Pick an earlier --from, or a file with newer rows.",
             )
+    warnings = _history_warnings(ws, report, frame, time_column, keep)
     batch_id = "b-" + hash_inputs(
         {"run": run_id, "tier": tier, "input": describe["sha256"], "from": start}
+        | ({"allowed_changes": allowed} if allowed else {})
     )
     target = Path(output) if output else ws.root / "predictions" / f"{model}-{tier}-{batch_id}.csv"
     if not target.is_absolute():
@@ -287,6 +339,7 @@ def predict_file(
                 per_row_ms,
                 str(describe["path"]),
                 rows,
+                allowed,
             )
         )
         write_json(
@@ -310,6 +363,7 @@ def predict_file(
             input=describe["id"],
             output=str(target),
             seconds=round(seconds, 4),
+            allowed_changes=allowed,
         )
     elif logged_before:
         log_file = (read_json(marker) or {}).get("log_file")
@@ -330,7 +384,44 @@ def predict_file(
         first_request_id=ids[0] if ids else None,
         reused=logged_before,
         preview=preview,
+        allowed_changes=allowed,
+        warnings=warnings,
     )
+
+
+def _history_warnings(
+    ws: Workspace, report: dict[str, Any], frame: Any, time_column: str, keep: Any
+) -> list[str]:
+    """A warning when the input holds less history before its first scored row than the
+    features module says a row needs (`HISTORY`): those rows' lags and windows are short."""
+    import pandas as pd
+
+    from core.components.registry import get_component, load_module
+
+    version = ((report.get("components") or {}).get("features") or {}).get("version")
+    try:
+        module = load_module(get_component(ws, "features", str(version)))
+    except FactoryError:
+        return []
+    needed = getattr(module, "HISTORY", None)
+    if not isinstance(needed, str):
+        return []
+    try:
+        span = pd.Timedelta(needed)
+    except ValueError:
+        return []
+    times = frame[time_column]
+    first_scored = times[keep].min()
+    held = first_scored - times.min()
+    if held >= span:
+        return []
+    message = (
+        f"features/{version} needs {needed} of history before a scored row; the input holds "
+        f"{held} before its first scored row ({first_scored}): the first rows' lags and "
+        "windows are incomplete. Give earlier rows and --from DATE to score only the later ones."
+    )
+    print(f"factory: warning: {message}", file=sys.stderr)
+    return [message]
 
 
 def write_inference_log(
@@ -345,6 +436,7 @@ def write_inference_log(
     per_row_ms: float,
     input_file: str,
     rows: Any,
+    allowed_changes: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Append one line per prediction in a single write (whole lines only)."""
     ts = clock.iso()
@@ -354,7 +446,13 @@ def write_inference_log(
     head = (
         f'{{"ts":"{ts}","session_id":{json.dumps(session)},"model":{json.dumps(model)},'
         f'"run_id":"{run_id}","tier":"{tier}","batch_id":"{batch_id}","latency_ms":{per_row_ms:.6f},'
-        f'"input_file":{json.dumps(input_file)},"request_id":"'
+        f'"input_file":{json.dumps(input_file)},'
+        + (
+            f'"allowed_changes":{json.dumps([c["ref"] for c in allowed_changes])},'
+            if allowed_changes
+            else ""
+        )
+        + '"request_id":"'
     )
     data = _log_lines(head, request_ids, rows, hashes, predictions)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

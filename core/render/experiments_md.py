@@ -48,15 +48,23 @@ def compare_md(data: dict[str, Any]) -> str:
 
 
 def check_md(data: dict[str, Any]) -> str:
-    verdict = "no leak" if data["ok"] else "**LEAK**"
+    verdict = "no leak found" if data["ok"] else "**LEAK**"
+    text = f"{data['features']} on `{data['snapshot_id']}`: {verdict}. {data['summary']}\n"
+    if not data["failing_cuts"]:
+        return text
     rows = [
-        [c["cut"], str(c["rows"]), str(c["changed_rows"]), ", ".join(c["changed_columns"])]
-        for c in data["cuts"]
+        [
+            c["cut"],
+            c["kind"],
+            str(c["rows"]),
+            str(c["changed_rows"]),
+            ", ".join(c["changed_columns"]),
+        ]
+        for c in data["failing_cuts"]
     ]
-    text = f"{data['features']} on `{data['snapshot_id']}`: {verdict}\n\n"
-    return text + _table(["cut", "rows", "changed rows", "changed columns"], rows)
+    return text + "\n" + _table(["cut", "why cut", "rows", "changed rows", "changed columns"], rows)
 
 
 RENDERERS["factory.runs/1"] = runs_md
-RENDERERS["factory.compare/1"] = compare_md
-RENDERERS["factory.check.features/1"] = check_md
+RENDERERS["factory.compare/2"] = compare_md
+RENDERERS["factory.check.features/2"] = check_md

@@ -169,24 +169,27 @@ def compare_view(data: dict[str, Any]) -> RenderableType:
 
 
 def check_view(data: dict[str, Any]) -> RenderableType:
-    table = Table(title=f"point-in-time check of {data['features']} on {data['snapshot_id']}")
-    for column in ("cut", "rows", "changed rows", "changed columns"):
-        table.add_column(column)
-    for cut in data["cuts"]:
-        table.add_row(
-            cut["cut"],
-            str(cut["rows"]),
-            str(cut["changed_rows"]),
-            ", ".join(cut["changed_columns"]),
-        )
     verdict = (
-        Text("no leak: rows before each cut are unchanged", style="bold green")
+        Text("no leak found: rows before each cut are unchanged", style="bold green")
         if data["ok"]
         else Text(
             "LEAK: features of earlier rows change when later history is added", style="bold red"
         )
     )
-    parts: list[RenderableType] = [table, verdict]
+    parts: list[RenderableType] = [verdict, Text(data["summary"])]
+    if data["failing_cuts"]:
+        table = Table(title=f"cuts of {data['features']} on {data['snapshot_id']} that failed")
+        for column in ("cut", "why cut", "rows", "changed rows", "changed columns"):
+            table.add_column(column)
+        for cut in data["failing_cuts"]:
+            table.add_row(
+                cut["cut"],
+                cut["kind"],
+                str(cut["rows"]),
+                str(cut["changed_rows"]),
+                ", ".join(cut["changed_columns"]),
+            )
+        parts.insert(0, table)
     for v in data.get("violations", [])[:5]:
         parts.append(Text(f"  cut {v['cut']}: row {v['row']} ({v['time']}) {v['column']}: "
                           f"{v['full_history']} with full history, {v['cut_history']} without"))  # fmt: skip
@@ -194,8 +197,8 @@ def check_view(data: dict[str, Any]) -> RenderableType:
 
 
 RENDERERS["factory.runs/1"] = runs_view
-RENDERERS["factory.train/1"] = train_view
-RENDERERS["factory.show/1"] = show_view
+RENDERERS["factory.train/2"] = train_view
+RENDERERS["factory.show/2"] = show_view
 RENDERERS["factory.curves/1"] = curves_view
-RENDERERS["factory.compare/1"] = compare_view
-RENDERERS["factory.check.features/1"] = check_view
+RENDERERS["factory.compare/2"] = compare_view
+RENDERERS["factory.check.features/2"] = check_view

@@ -54,5 +54,5 @@ def gate_md(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS["factory.drift/1"] = drift_md
-RENDERERS["factory.gate/1"] = gate_md
+RENDERERS["factory.drift/2"] = drift_md
+RENDERERS["factory.gate/2"] = gate_md

@@ -90,5 +90,5 @@ def gate_view(data: dict[str, Any]) -> RenderableType:
     return Group(head, table, *notes, Text(data["report_path"], style="dim"))
 
 
-RENDERERS["factory.drift/1"] = drift_view
-RENDERERS["factory.gate/1"] = gate_view
+RENDERERS["factory.drift/2"] = drift_view
+RENDERERS["factory.gate/2"] = gate_view

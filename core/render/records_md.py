@@ -101,7 +101,7 @@ def demo_md(data: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-RENDERERS["factory.effects/1"] = effects_md
-RENDERERS["factory.why/1"] = why_md
+RENDERERS["factory.effects/2"] = effects_md
+RENDERERS["factory.why/2"] = why_md
 RENDERERS["factory.card/1"] = card_md
 RENDERERS["factory.demo/1"] = demo_md

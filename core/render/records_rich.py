@@ -146,7 +146,7 @@ def demo_view(data: dict[str, Any]) -> RenderableType:
     return Group(head, runs, compare, Text(f"ADR: {data['adr']}", style="dim"))
 
 
-RENDERERS["factory.effects/1"] = effects_view
-RENDERERS["factory.why/1"] = why_view
+RENDERERS["factory.effects/2"] = effects_view
+RENDERERS["factory.why/2"] = why_view
 RENDERERS["factory.card/1"] = card_view
 RENDERERS["factory.demo/1"] = demo_view

@@ -51,9 +51,16 @@ def run_brief(run: dict[str, Any]) -> str:
     """`r-bae63f9bddec  auc 0.7154 ± 0.0404  features weather_v2 · hparams t2  2026-11-26 19:34`"""
     comps = run.get("components") or {}
     shown = " · ".join(f"{k} {comps[k]}" for k in ("features", "hparams") if k in comps)
+    baseline = run.get("baseline") or {}
+    skill = (
+        f"  skill {number(baseline.get('skill'), 3)} over {baseline['best']} "
+        f"({baseline.get('verdict') or 'no verdict'})"
+        if baseline.get("best")
+        else ""
+    )
     return (
         f"{run['run_id']}  {run.get('metric') or ''} {number(run.get('mean'))}"
-        f" ± {number(run.get('std'))}  {shown}  {when(run.get('created_at'))}"
+        f" ± {number(run.get('std'))}{skill}  {shown}  {when(run.get('created_at'))}"
     )
 
 
@@ -93,6 +100,8 @@ def status_field(key: str, field: Any) -> str:
         verdict = "DRIFT" if field.get("drift_detected") else "no drift"
         share = f"{field.get('drifted')}/{field.get('columns')} columns"
         return f"{verdict}  {share}  {field['drift_id']}  {when(field.get('at'))}"
+    if key == "leaky_runs":
+        return f"{field} trained on leaky features (never best)" if field else NOTHING
     if key == "open_alerts" and isinstance(field, list):
         return "\n".join(
             f"{a.get('alert_id')}  {a.get('kind', '')}  {a.get('message', '')}" for a in field

@@ -19,6 +19,12 @@ def make_workspace(root: Path) -> Path:
     from core.workspace_init import init_workspace
 
     init_workspace(root)
+    # The leak check before a first training runs to a time budget; the check itself is
+    # tested in full in tests/experiments/test_pit.py.
+    config = root / "factory.toml"
+    config.write_text(
+        config.read_text().replace("seed = 42", "seed = 42\nleak_check_budget_s = 1.0")
+    )
     (root / "components" / "hparams").mkdir(parents=True, exist_ok=True)
     (root / "components" / "hparams" / "tiny.toml").write_text(TINY)
     create_snapshot(Workspace(root), "weather")

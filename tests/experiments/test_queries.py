@@ -88,6 +88,11 @@ def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
         for fa, fb in zip(a["folds"], b["folds"], strict=True)
     ]
     assert [f["delta"] for f in data["folds"]] == pytest.approx(deltas)
+    # AUC is not a mean over rows: DeLong per fold, combined over the four folds, so the
+    # estimate is the mean of the per-fold AUC deltas and the interval comes from the rows.
+    assert data["method"] == "delong-folds" and data["rows"] == sum(
+        f["test"]["rows"] for f in a["folds"]
+    )
     assert data["mean_delta"] == pytest.approx(sum(deltas) / 4)
     low, high = data["interval"]
     assert low < data["mean_delta"] < high
@@ -107,7 +112,8 @@ def test_compare_minimize_metric_orients_the_verdict(trained: dict[str, Any]) ->
 
     same = compare_runs(Workspace(trained["root"]), trained["temp"], trained["temp"])
     assert same.mean_delta == 0 and same.verdict == "inconclusive" and same.ties == 4
-    assert same.direction == "minimize"
+    assert same.direction == "minimize" and same.method == "diebold-mariano"
+    assert same.rows == 4 * 90 - 1  # the last date has no tomorrow
 
 
 def test_compare_refuses_different_metrics_or_windows(trained: dict[str, Any]) -> None:
@@ -131,20 +137,31 @@ def test_check_features_catches_leaks(trained: dict[str, Any], source: str) -> N
     folder = root / "components" / "features"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "leaky_v1.py").write_text(source)
-    ran = run_factory("check", "features", "leaky_v1", "--json", cwd=root)
+    ran = run_factory("check", "features", "leaky_v1", "--budget", "2", "--json", cwd=root)
     assert ran.code == 1, ran.stdout
     data = ran.doc["data"]
-    assert data["ok"] is False and data["violations"]
-    assert all(c["changed_rows"] >= 1 for c in data["cuts"])
+    assert data["ok"] is False and data["violations"] and data["failing_cuts"]
+    assert all(c["changed_rows"] >= 1 for c in data["failing_cuts"])
     violation = data["violations"][0]
     assert violation["time"][:10] <= violation["cut"]
+    # Remembered: the report is on record, and training that version is refused.
+    assert (root / data["report_path"]).is_file()
+    refused = run_factory(
+        "train", "rain", "--features", "leaky_v1", "--hparams", "tiny", "--json", cwd=root
+    )
+    assert refused.code == 1 and refused.doc["error"]["code"] == "features_leak"
 
 
 def test_check_features_passes_builtins(trained: dict[str, Any]) -> None:
     for version in ("weather_v1", "weather_v2"):
-        ran = run_factory("check", "features", version, "--json", cwd=trained["root"])
+        ran = run_factory(
+            "check", "features", version, "--budget", "1", "--json", cwd=trained["root"]
+        )
         assert ran.code == 0, ran.stdout
-        assert ran.doc["data"]["ok"] is True and len(ran.doc["data"]["cuts"]) == 5
+        data = ran.doc["data"]
+        assert data["ok"] is True and data["failing_cuts"] == [] and data["cuts_checked"] >= 1
+        assert data["cuts_by_kind"].get("fold", 0) >= 1  # the walk-forward boundaries first
+        assert len(ran.stdout) < 20_000  # every cut is in the recorded report, not the answer
 
 
 def test_status_shows_best_last_and_count(trained: dict[str, Any]) -> None:

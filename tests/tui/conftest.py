@@ -85,6 +85,10 @@ def build_workspace(
     from core.workspace_init import init_workspace
 
     init_workspace(root)
+    config = root / "factory.toml"
+    config.write_text(
+        config.read_text().replace("seed = 42", "seed = 42\nleak_check_budget_s = 1.0")
+    )
     ws = Workspace(root)
     for name, text in TINY_HPARAMS.items():
         path = ws.components_dir / "hparams" / f"{name}.toml"

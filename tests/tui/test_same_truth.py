@@ -151,7 +151,9 @@ async def test_runs_table_shows_what_runs_json_says(make_app: Any, tui_ws: Works
             fmt.number(primary["mean"]),
             fmt.number(primary["std"]),
         )
-        assert f"hparams:{run['components']['hparams']}" in row[7]
+        baseline = run["baseline"]
+        assert row[6] == f"{fmt.number(baseline['skill'], 3)} {baseline['verdict']}"
+        assert f"hparams:{run['components']['hparams']}" in row[8]
         assert (row[1] == "★") == (doc["data"]["best"][run["model"]] == run["run_id"])
 
 

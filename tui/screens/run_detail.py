@@ -22,6 +22,7 @@ SHOWN_KEYS = (
     "run_id", "model", "components", "hparams", "folds", "metrics", "curves",
     "feature_importance", "reproducibility", "notes", "created_at", "finished_at",
     "snapshot_id", "dataset", "plan_id", "timings", "cost", "latency", "component_changed",
+    "baselines", "predictions", "inputs", "primary_metric", "leaky",
 )  # fmt: skip
 TOP_FEATURES = 15
 
@@ -117,6 +118,28 @@ def metrics_table(metrics: dict[str, Any]) -> RenderableType:
     return rows_table("Metrics over folds", columns, rows, numeric=["mean", "± std", "min", "max"])
 
 
+def baselines_block(report: dict[str, Any]) -> RenderableType:
+    """The naive baselines on the run's own rows, and how the run fares against the best."""
+    baselines = report.get("baselines")
+    if not isinstance(baselines, dict):
+        return Text("No naive baselines in this report (an older report): retrain to score them.")
+    primary = (report.get("primary_metric") or {}).get("name")
+    aggregate = baselines.get("aggregate") or {}
+    rows = [
+        [name, fmt.number(((aggregate.get(name) or {}).get(primary) or {}).get("mean"))]
+        for name in baselines.get("names") or []
+    ]
+    rows.append(["this run", fmt.number((report.get("primary_metric") or {}).get("mean"))])
+    versus = baselines.get("versus_best") or {}
+    line = Text(
+        f"vs {baselines.get('best')}: {versus.get('verdict', '-')}, skill "
+        f"{fmt.number(baselines.get('skill'), 3)}. {versus.get('reason', '')}",
+        style="bold" if versus.get("verdict") == "better" else "bold red",
+    )
+    return stack(rows_table(f"Naive baselines ({primary})", ["forecast", "mean"], rows,
+                            numeric=["mean"]), line)  # fmt: skip
+
+
 def components_pairs(components: dict[str, Any]) -> list[tuple[str, str]]:
     pairs = []
     for kind, info in components.items():
@@ -206,8 +229,16 @@ class RunDetailScreen(FactoryScreen):
                     style="bold",
                 )
             )
+        if isinstance(report.get("leaky"), dict):
+            head.append(
+                Text(
+                    f"LEAKY: trained on features that read the future ({report['leaky'].get('reason')})",
+                    style="bold red",
+                )
+            )
         if report.get("metrics"):
             head.append(metrics_table(report["metrics"]))
+        head.append(baselines_block(report))
         if report.get("components"):
             head.append(key_values("Components", components_pairs(report["components"])))
         hparams = report.get("hparams") or report.get("params")

@@ -25,6 +25,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("metric", "metric"),
     ("mean", "mean"),
     ("spread", "± std"),
+    ("skill", "skill vs naive"),
     ("when", "when"),
     ("components", "components"),
 )
@@ -54,6 +55,11 @@ class RunRow:
     when: str
     best: bool = False
     stamp: str = ""  # the full timestamp: runs of one minute still sort in the order they ran
+    skill: float | None = None
+    """Skill over the best naive baseline on the run's own rows."""
+    versus: str = ""
+    """The paired verdict against that baseline (better, worse, inconclusive)."""
+    leaky: bool = False
 
     @classmethod
     def of(cls, run: dict[str, Any], best: bool = False) -> RunRow:
@@ -61,6 +67,7 @@ class RunRow:
         primary = run.get("primary") or {}
         ordered = sorted(components.items(), key=_component_order) if components else ()
         when = run.get("finished_at") or run.get("created_at")
+        baseline = run.get("baseline") or {}
         return cls(
             run_id=run["run_id"],
             model=run.get("model") or "-",
@@ -71,6 +78,9 @@ class RunRow:
             when=f"{when[:10]} {when[11:16]}" if isinstance(when, str) and len(when) >= 16 else "-",
             best=best,
             stamp=when if isinstance(when, str) else "",
+            skill=baseline.get("skill"),
+            versus=str(baseline.get("verdict") or ""),
+            leaky=bool(run.get("leaky")),
         )
 
     def cells(self) -> tuple[Text, ...]:
@@ -81,11 +91,12 @@ class RunRow:
     def texts(self) -> tuple[str, ...]:
         return (
             self.run_id,
-            "★" if self.best else "",
+            "★" if self.best else ("leak" if self.leaky else ""),
             self.model,
             self.metric,
             fmt.number(self.mean),
             fmt.number(self.std),
+            f"{fmt.number(self.skill, 3)} {self.versus}".strip() if self.versus else "-",
             self.when,
             self.components,
         )
@@ -96,6 +107,8 @@ class RunRow:
         if column == "when":
             return self.stamp
         value = getattr(self, column if column != "run" else "run_id")
+        if column == "skill":
+            return (self.skill is None, self.skill if self.skill is not None else 0.0)
         if column in ("mean", "spread"):
             value = self.std if column == "spread" else self.mean
             return (value is None, value if value is not None else 0.0)

@@ -79,7 +79,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, dict[str, Any]], None] |
 @command(
     "train",
     help="train a model walk-forward (or return the existing run with the same inputs)",
-    schema="factory.train/1",
+    schema="factory.train/2",
     args=[
         arg("model", help="model name from factory.toml"),
         arg("--plan", dest="plan_id", help="carry out a recorded plan (its components)"),
@@ -88,7 +88,17 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, dict[str, Any]], None] |
         arg("--hparams", help="hyperparameters version"),
         arg("--arch", help="architecture version"),
         arg("--snapshot", help="snapshot id (default: the newest of the model's dataset)"),
-        arg("--force", action="store_true", help="retrain even if this run exists"),
+        arg(
+            "--force",
+            action="store_true",
+            help="retrain even if this run exists (identical results change nothing)",
+        ),
+        arg(
+            "--allow-leaky",
+            metavar="REASON",
+            help="train on a features version that failed the point-in-time check; the run is "
+            "marked leaky and never called best",
+        ),
         arg("--threads", type=int, help="CatBoost threads (default: all cores)"),
         arg("--quiet", action="store_true", help="no progress on stderr"),
     ],
@@ -109,6 +119,7 @@ def train(ctx: Context) -> Reply:
             snapshot=a.snapshot,
             plan_id=a.plan_id,
             force=a.force,
+            allow_leaky=a.allow_leaky,
             progress=progress,
             thread_count=a.threads,
         )
@@ -163,7 +174,7 @@ def runs(ctx: Context) -> Reply:
 @command(
     "show",
     help="the whole report of a run",
-    schema="factory.show/1",
+    schema="factory.show/2",
     args=[arg("run", help="run id (or a unique prefix)")],
 )
 def show(ctx: Context) -> Reply:
@@ -196,7 +207,7 @@ def curves(ctx: Context) -> Reply:
 @command(
     "compare",
     help="paired per-fold comparison of RUN_B against RUN_A on the primary metric",
-    schema="factory.compare/1",
+    schema="factory.compare/2",
     args=[arg("run_a", help="baseline run"), arg("run_b", help="challenger run")],
 )
 def compare(ctx: Context) -> Reply:
@@ -220,22 +231,36 @@ def compare(ctx: Context) -> Reply:
 
 @command(
     "check features",
-    help="point-in-time check: recompute features on history cut at several dates",
-    schema="factory.check.features/1",
+    help="point-in-time check: recompute features on history cut at many dates (recorded)",
+    schema="factory.check.features/2",
     args=[
         arg("version", help="features version, e.g. weather_v2"),
         arg("--model", help="model whose dataset to use (default: one using these features)"),
         arg("--snapshot", help="snapshot id (default: the newest of the dataset)"),
+        arg(
+            "--budget",
+            type=float,
+            default=20.0,
+            metavar="SECONDS",
+            help="time to spend on cuts (default 20); the answer says how much it covered",
+        ),
+        arg("--seed", type=int, default=0, help="seed of the random cut dates (default 0)"),
     ],
+    mutating=True,
 )
 def check_features(ctx: Context) -> Reply:
-    from core.experiments.pit import check_point_in_time
+    from core.experiments.leaks import record_check
+    from core.experiments.pit import FeatureCheck, check_point_in_time
 
-    result = check_point_in_time(ctx.workspace, ctx.args.version, ctx.args.model, ctx.args.snapshot)
+    a = ctx.args
+    result = check_point_in_time(
+        ctx.workspace, a.version, a.model, a.snapshot, budget_s=a.budget, seed=a.seed
+    )
+    answer = FeatureCheck.of(result, record_check(ctx.workspace, result))
     if result.ok:
-        return Reply(result, next=[f"factory train {result.model} --features {ctx.args.version}"])
+        return Reply(answer, next=[f"factory train {result.model} --features {a.version}"])
     return Reply(
-        result,
-        next=[f"factory check features {ctx.args.version} --model {result.model}"],
+        answer,
+        next=[f"factory plan {result.model} --features {a.version}_fixed --intent 'fix the leak'"],
         exit_code=ExitCode.CHECK_FAILED,
     )

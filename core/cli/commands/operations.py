@@ -9,7 +9,7 @@ from core.errors import ExitCode
 @command(
     "drift",
     help="is the data still like the training data? per-column tests with effect sizes",
-    schema="factory.drift/1",
+    schema="factory.drift/2",
     args=[
         arg("model", help="model name from factory.toml"),
         arg(
@@ -56,7 +56,7 @@ def drift(ctx: Context) -> Reply:
 @command(
     "gate",
     help="may this run move to staging or prod? each criterion with value, threshold, pass",
-    schema="factory.gate/1",
+    schema="factory.gate/2",
     args=[
         arg("run", help="run id (or a unique prefix)"),
         arg("--to", dest="tier", required=True, choices=["staging", "prod"], help="target tier"),
@@ -191,6 +191,12 @@ def tiers(ctx: Context) -> Reply:
             help="score rows on or after DATE; earlier rows are history only",
         ),
         arg("--no-log", action="store_true", help="do not write inference log lines"),
+        arg(
+            "--allow-changed",
+            action="store_true",
+            help="score even though the run's features or arch code changed since it trained "
+            "(recorded in the inference log)",
+        ),
     ],
     mutating=True,
 )
@@ -207,6 +213,7 @@ def predict(ctx: Context) -> Reply:
         output=a.output_path,
         start=a.start,
         log=not a.no_log,
+        allow_changed=a.allow_changed,
     )
     next_commands = (
         [f"factory trace {result.first_request_id}"]

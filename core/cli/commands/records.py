@@ -114,17 +114,18 @@ def card(ctx: Context) -> Reply:
     "why",
     help="every run that used a component, how it did against its baseline, and the "
     "notes and ADRs that mention it",
-    schema="factory.why/1",
+    schema="factory.why/2",
     args=[arg("component", help="KIND/VERSION, e.g. features/weather_v2")],
 )
 def why(ctx: Context) -> Reply:
     from core.insights.why import why_component
 
     result = why_component(ctx.workspace, ctx.args.component)
+    # The baseline first: `compare A B` says how B (the run) does against A.
     next_commands = [
-        f"factory compare {r.run_id} {r.baseline_run_id}"
+        f"factory compare {r.baseline_run_id} {r.run_id}"
         for r in result.runs[-3:]
-        if r.baseline_run_id
+        if r.baseline_run_id and r.verdict != "not comparable"
     ]
     return Reply(result, next=next_commands)
 
@@ -132,7 +133,7 @@ def why(ctx: Context) -> Reply:
 @command(
     "effects",
     help="which component or hyperparameter changes moved the primary metric (one-factor pairs)",
-    schema="factory.effects/1",
+    schema="factory.effects/2",
     args=[MODEL_ARG],
 )
 def effects(ctx: Context) -> Reply:
