@@ -43,6 +43,8 @@ class DemoStep:
     expectation: dict[str, Any] | None
     reused: bool
     seconds: float
+    baseline: dict[str, Any] | None = None
+    """The run against its best naive baseline: `{best, skill, verdict}`."""
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,14 @@ def run_demo(
                 expectation=entry.get("expectation"),
                 reused=bool(_field(result, "reused")),
                 seconds=round(time.perf_counter() - t0, 2),
+                baseline=entry.get("baseline"),
             )
         )
-        narrate(f"{model}: {run_id} {info.get('name')} {info.get('mean')}")
+        base = entry.get("baseline") or {}
+        narrate(
+            f"{model}: {run_id} {info.get('name')} {info.get('mean'):.4f}; against "
+            f"{base.get('best')}: {base.get('verdict')} (skill {base.get('skill')})"
+        )
 
     comparisons = []
     for model in ("rain", "temp"):

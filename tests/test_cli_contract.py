@@ -98,16 +98,28 @@ def test_markdown_and_rich_outputs(workspace: Path) -> None:
 
 
 def test_every_command_accepts_json_flag() -> None:
+    """Every command parses `--json` (and `--md`) into its output choice, after its own
+    arguments, as an assistant types it; a command that lost the flag fails here."""
     from core.cli.main import build_parser, load_commands
 
     parser = build_parser()
-    for name in load_commands():
+    commands = load_commands()
+    assert len(commands) > 30
+    for name, cmd in commands.items():
         words = name.split()
-        try:
-            args = parser.parse_args([*words, "--json", "--help"])
-        except SystemExit:
-            continue
-        raise AssertionError(f"{name}: --help should exit ({args})")
+        required: list[str] = []
+        for a in cmd.args:
+            options = a.options
+            if a.flags[0].startswith("-"):
+                if options.get("required"):
+                    choices = options.get("choices")
+                    required += [a.flags[0], str(choices[0]) if choices else "x"]
+            elif options.get("nargs") not in ("?", "*"):
+                required.append("x")
+        for flag, output in (("--json", "json"), ("--md", "md")):
+            args = parser.parse_args([*words, *required, flag])
+            assert args.output == output, (name, flag)
+            assert args.command_name == name
 
 
 def test_query_refuses_writes(workspace: Path) -> None:

@@ -5,9 +5,9 @@ The baseline of a run is an earlier run of the same model and cohort (the same s
 validation settings and labels: its rows can be paired) that did not use this version of
 the component: the newest one that differs *only* in this component when there is one (the
 change's own effect), else the best one (`differs_in` then names everything else that
-differed, and the verdict says it is confounded). Leaky runs are never baselines. ADRs are
-matched by the full reference (`features/weather_v2`), never by a bare version name, which
-could be another kind's.
+differed, and the verdict says it is confounded). Leaky runs are never baselines. ADRs and notes
+are matched by the full reference (`features/weather_v2`), and by the bare version name only
+when no other kind has a version of that name.
 """
 
 from __future__ import annotations
@@ -126,6 +126,19 @@ def _baseline(
     return best, False
 
 
+def _unique_version(ws: Workspace, kind: str, version: str) -> list[str]:
+    """The bare version name as a needle too, but only when no other kind has a version of
+    that name: `h2` can then only mean `hparams/h2`."""
+    from core.components.registry import list_components
+    from core.errors import FactoryError
+
+    try:
+        others = [c for c in list_components(ws) if c.version == version and c.kind != kind]
+    except FactoryError:
+        return []
+    return [] if others else [version]
+
+
 def why_component(ws: Workspace, ref: str) -> WhyResult:
     from core.adrs import mentions, mentions_any
     from core.cards.api import _card_models, card_path, read_card
@@ -177,7 +190,7 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
                 )
             )
     run_ids = {r.run_id for r in runs}
-    needles = [component]
+    needles = [component, *_unique_version(ws, kind, version)]
     notes: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
     for model in _card_models(ws):

@@ -282,15 +282,26 @@ def _same_data_baseline(
                 f"vs {run.run_id}: incumbent {incumbent}'s recipe retrained on {snapshot}, "
                 "same rows"
             )
+    labels_then = recipe.get("labels")
+    labels_now = ((report.get("components") or {}).get("labels") or {}).get("version")
+    if labels_then and labels_now and labels_then != labels_now:
+        recipe = {**recipe, "labels": labels_now}
     flags = " ".join(
         f"--{kind} {version}"
         for kind, version in recipe.items()
         if kind in ("features", "labels", "hparams", "arch")
     )
+    why = (
+        f"incumbent {incumbent} predicts labels {labels_then}, this run {labels_now}: not the "
+        "same target"
+        if labels_then != labels_now
+        else f"incumbent {incumbent} trained on {champion.get('snapshot_id')} with other "
+        f"[validation] settings or no per-row predictions, this run on {snapshot}"
+    )
     return None, (
-        f"incumbent {incumbent} trained on {champion.get('snapshot_id')} (or other [validation] "
-        f"settings), this run on {snapshot}: no shared rows. Retrain its recipe on the same "
-        f"data first: factory train {report.get('model')} --snapshot {snapshot} {flags}"
+        f"{why}: no shared rows to pair. Retrain the incumbent's recipe on this run's data and "
+        f"labels first (factory train {report.get('model')} --snapshot {snapshot} {flags}), "
+        "or promote with --override and the reason"
     )
 
 
