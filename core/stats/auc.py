@@ -58,6 +58,24 @@ def _scores(score: npt.ArrayLike, size: int, name: str) -> npt.NDArray[np.float6
     return values
 
 
+def rankdata(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Midranks (ties share the mean of their ranks), 1-based, as scipy.stats.rankdata's
+    default, without importing scipy.stats."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    order = np.argsort(data, kind="mergesort")
+    ranked = data[order]
+    starts = np.concatenate(([True], ranked[1:] != ranked[:-1]))
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.concatenate((first, [data.size])))
+    mid = first + (counts + 1) / 2.0
+    out = np.empty(data.size, dtype=float)
+    out[order] = mid[group]
+    return out
+
+
 def _components(
     positive: npt.NDArray[np.bool_], score: npt.NDArray[np.float64]
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -67,7 +85,6 @@ def _components(
     share of positives scored above negative j. The AUC is the mean of either.
     """
     import numpy as np
-    from scipy.stats import rankdata
 
     x = score[positive]
     y = score[~positive]

@@ -202,16 +202,20 @@ def without_spread(low: float, high: float, scale: float) -> bool:
 
 
 def two_sided(statistic: float, df: float | None) -> float:
-    """Two-sided p-value of a statistic under Student t with `df`, or normal when None."""
-    from scipy import stats
+    """Two-sided p-value of a statistic under Student t with `df`, or normal when None.
 
-    tail = stats.norm.sf(abs(statistic)) if df is None else stats.t.sf(abs(statistic), df)
+    scipy.special's distribution functions, not scipy.stats: the same numbers, and importing
+    scipy.stats costs a training run about 0.4 s."""
+    from scipy import special
+
+    x = -abs(statistic)
+    tail = special.ndtr(x) if df is None else special.stdtr(df, x)
     return float(min(1.0, 2.0 * float(tail)))
 
 
 def critical(alpha: float, df: float | None) -> float:
     """The 1 - alpha/2 quantile of Student t with `df`, or of the normal when None."""
-    from scipy import stats
+    from scipy import special
 
     q = 1.0 - alpha / 2.0
-    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
+    return float(special.ndtri(q) if df is None else special.stdtrit(df, q))
