@@ -10,93 +10,21 @@ TUI, a training run and an assistant's calls never lock each other out.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ExitCode, FactoryError
-from core.modules import import_if_present
+from core.views.sql import ViewSpec
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
     import duckdb
 
-VIEW_MODULES = (
-    "core.views.events",
-    "core.views.snapshots",
-    "core.views.runs",
-    "core.views.operations",
-    "core.views.cards",
-)
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    name: str
-    description: str
-    sql: Callable[[Workspace], str]
-    """SQL of the view's SELECT for this workspace; must work when no files exist yet."""
-
-
-VIEWS: dict[str, ViewSpec] = {}
-
-
-def view(
-    name: str, description: str
-) -> Callable[[Callable[[Workspace], str]], Callable[[Workspace], str]]:
-    def decorate(fn: Callable[[Workspace], str]) -> Callable[[Workspace], str]:
-        VIEWS[name] = ViewSpec(name, description, fn)
-        return fn
-
-    return decorate
-
 
 def _load_views() -> dict[str, ViewSpec]:
-    for module in VIEW_MODULES:
-        import_if_present(module)
-    return VIEWS
+    from core.views.catalog import views
 
-
-def sql_path(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def workspace_files(workspace: Workspace, folder: Path, pattern: str) -> list[Path]:
-    """The regular files under `folder` matching `pattern` whose real location is inside the
-    workspace, sorted: a symlink planted in a log folder that points elsewhere (at
-    `/etc/passwd`, `/proc/self/environ`) is never read by a view."""
-    if not folder.is_dir():
-        return []
-    root = workspace.root.resolve()
-    found = []
-    for path in sorted(folder.glob(pattern)):
-        try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            continue
-        if real.is_file() and real.is_relative_to(root):
-            found.append(real)
-    return found
-
-
-def sql_paths(paths: list[Path]) -> str:
-    """A list of paths as a SQL list literal, for `read_json([...])`: views name the files
-    they read, never a glob that could reach further."""
-    return "[" + ", ".join(sql_path(p) for p in paths) + "]"
-
-
-def has_files(folder: Path, pattern: str) -> bool:
-    """Whether `pattern` matches anything: an empty glob is an error in DuckDB, not zero
-    rows, so views fall back to an empty typed SELECT."""
-    return folder.is_dir() and next(folder.glob(pattern), None) is not None
-
-
-def empty_select(columns: dict[str, str]) -> str:
-    """A SELECT with the given typed columns and no rows, for a view with no files yet."""
-    cols = ", ".join(f'CAST(NULL AS {t}) AS "{name}"' for name, t in columns.items())
-    return f"SELECT {cols} WHERE false"
+    return views()
 
 
 def _base_connection() -> duckdb.DuckDBPyConnection:
@@ -303,7 +231,7 @@ def list_tables(workspace: Workspace) -> TablesResult:
     con = connect(workspace)
     try:
         tables = []
-        for spec in VIEWS.values():
+        for spec in _load_views().values():
             described = con.execute(f'DESCRIBE "{spec.name}"').fetchall()
             tables.append(
                 TableInfo(

@@ -13,30 +13,18 @@ import os
 import sys
 import time
 import traceback
+from functools import cache
 from typing import Any, NoReturn
 
-from core.cli.registry import COMMANDS, Command, Context, Reply
+from core.cli.registry import Command, Context, Reply
 from core.errors import ExitCode, FactoryError, UsageError
-from core.modules import import_if_present
-
-# One module per command family. Each is imported on every call: keep their imports light.
-COMMAND_MODULES = (
-    "core.cli.commands.workspace",
-    "core.cli.commands.query",
-    "core.cli.commands.history",
-    "core.cli.commands.status",
-    "core.cli.commands.data",
-    "core.cli.commands.experiments",
-    "core.cli.commands.records",
-    "core.cli.commands.operations",
-    "core.cli.commands.tui",
-)
 
 
+@cache
 def load_commands() -> dict[str, Command]:
-    for module in COMMAND_MODULES:
-        import_if_present(module)
-    return COMMANDS
+    from core.cli.catalog import commands
+
+    return commands()
 
 
 class Parser(argparse.ArgumentParser):
@@ -218,11 +206,12 @@ def run(argv: list[str]) -> int:
         name = getattr(args, "command_name", None)
         if name is None:
             raise UsageError("no command given", hint="Run `factory --help`.")
-        if name not in COMMANDS:  # a group without a default command
+        commands = load_commands()
+        if name not in commands:  # a group without a default command
             raise UsageError(
                 f"`factory {name}` needs a subcommand", hint=f"Run `factory {name} --help`."
             )
-        cmd = COMMANDS[name]
+        cmd = commands[name]
         output = getattr(args, "output", None) or "rich"
     except FactoryError as exc:
         _print(output, None, None, None, exc)

@@ -1,8 +1,10 @@
 """How a command is declared: one decorator, shared flags, one result shape.
 
-A command module declares functions with `@command(...)`; each takes a `Context` and
-returns a `Reply` holding a typed result. The CLI driver (`core.cli.main`) turns that into
-JSON, Markdown or Rich, so no command body prints or shapes output itself.
+A command module declares functions with `@command(...)`, which turns each into a `Command`;
+the module lists them in its `COMMANDS` tuple and `core.cli.catalog` imports every module by
+name, so the checker (and a reader) can follow every command to its code. Each takes a
+`Context` and returns a `Reply` holding a typed result. The CLI driver (`core.cli.main`)
+turns that into JSON, Markdown or Rich, so no command body prints or shapes output itself.
 """
 
 from __future__ import annotations
@@ -71,9 +73,6 @@ class Command:
     description: str | None = None
 
 
-COMMANDS: dict[str, Command] = {}
-
-
 def command(
     name: str,
     *,
@@ -83,14 +82,12 @@ def command(
     mutating: bool = False,
     needs_workspace: bool = True,
     description: str | None = None,
-) -> Callable[[Runner], Runner]:
-    """Register a command. Import nothing heavy at module level in command modules: every
+) -> Callable[[Runner], Command]:
+    """Declare a command. Import nothing heavy at module level in command modules: every
     module is imported on every call, and `factory status --json` must stay fast."""
 
-    def decorate(run: Runner) -> Runner:
-        if name in COMMANDS:
-            raise RuntimeError(f"command {name!r} registered twice")
-        COMMANDS[name] = Command(
+    def decorate(run: Runner) -> Command:
+        return Command(
             name=name,
             help=help,
             schema=schema,
@@ -100,6 +97,5 @@ def command(
             needs_workspace=needs_workspace,
             description=description,
         )
-        return run
 
     return decorate

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.store import empty_select, sql_paths, view, workspace_files
+from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 from core.workspace import Workspace
 
 PLAN_COLUMNS = {
@@ -108,11 +108,19 @@ def _select(ws: Workspace, kind: str, columns: dict[str, str]) -> str:
     )
 
 
-@view("plans", "planned experiments from the model cards, with their expectation verdicts")
 def plans_sql(ws: Workspace) -> str:
     return _select(ws, "plans", PLAN_COLUMNS)
 
 
-@view("notes", "findings and next ideas from the model cards")
 def notes_sql(ws: Workspace) -> str:
     return _select(ws, "notes", NOTE_COLUMNS)
+
+
+VIEWS = (
+    ViewSpec(
+        "plans",
+        "planned experiments from the model cards, with their expectation verdicts",
+        plans_sql,
+    ),
+    ViewSpec("notes", "findings and next ideas from the model cards", notes_sql),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, sql_paths, view, workspace_files
+from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 from core.workspace import Workspace
 
 EVENT_COLUMNS = {
@@ -20,7 +20,6 @@ EVENT_COLUMNS = {
 }
 
 
-@view("events", "every event: one row per JSON line under logs/events (date partitions)")
 def events_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.events_dir, "date=*/*.jsonl")
     if not files:
@@ -33,3 +32,12 @@ def events_sql(ws: Workspace) -> str:
         "ignore_errors=true, hive_partitioning=true, hive_types_autocast=false) "
         "WHERE ts IS NOT NULL AND event IS NOT NULL"
     )
+
+
+VIEWS = (
+    ViewSpec(
+        "events",
+        "every event: one row per JSON line under logs/events (date partitions)",
+        events_sql,
+    ),
+)

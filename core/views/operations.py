@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, sql_paths, view, workspace_files
+from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 from core.workspace import Workspace
 
 INFERENCE_COLUMNS = {
@@ -61,10 +61,6 @@ def _select(columns: dict[str, str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-@view(
-    "inference",
-    "one row per prediction from logs/inference (request id, run, tier, latency, input hash)",
-)
 def inference_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.inference_dir, "date=*/*.jsonl")
     if not files:
@@ -78,7 +74,6 @@ def inference_sql(ws: Workspace) -> str:
     )
 
 
-@view("gates", "one row per gate verdict (reports/gate-*.json)")
 def gates_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.reports_dir, "gate-*.json")
     if not files:
@@ -87,7 +82,6 @@ def gates_sql(ws: Workspace) -> str:
     return f"SELECT {_select(GATE_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(GATE_COLUMNS)})"
 
 
-@view("drift", "one row per drift check (reports/drift-*.json)")
 def drift_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.reports_dir, "drift-*.json")
     if not files:
@@ -96,7 +90,6 @@ def drift_sql(ws: Workspace) -> str:
     return f"SELECT {_select(DRIFT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(DRIFT_COLUMNS)})"
 
 
-@view("alerts", "one row per alert, open or acknowledged (logs/alerts)")
 def alerts_sql(ws: Workspace) -> str:
     folder = ws.logs_dir / "alerts"
     files = workspace_files(ws, folder, "al-*.json")
@@ -104,3 +97,15 @@ def alerts_sql(ws: Workspace) -> str:
         return empty_select(ALERT_COLUMNS)
     glob = sql_paths(files)
     return f"SELECT {_select(ALERT_COLUMNS)} FROM read_json({glob}, format='auto', columns={_columns(ALERT_COLUMNS)})"
+
+
+VIEWS = (
+    ViewSpec(
+        "inference",
+        "one row per prediction from logs/inference (request id, run, tier, latency, input hash)",
+        inference_sql,
+    ),
+    ViewSpec("gates", "one row per gate verdict (reports/gate-*.json)", gates_sql),
+    ViewSpec("drift", "one row per drift check (reports/drift-*.json)", drift_sql),
+    ViewSpec("alerts", "one row per alert, open or acknowledged (logs/alerts)", alerts_sql),
+)

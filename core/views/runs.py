@@ -4,7 +4,7 @@ reports themselves, the only place the per-iteration losses live."""
 
 from __future__ import annotations
 
-from core.store import empty_select, has_files, sql_paths, view, workspace_files
+from core.views.sql import ViewSpec, empty_select, has_files, sql_paths, workspace_files
 from core.workspace import Workspace
 
 SUMMARY_COLUMNS = {
@@ -98,7 +98,6 @@ def _summaries(ws: Workspace) -> str | None:
     return f"read_json({glob}, format='auto', columns={columns})"
 
 
-@view("runs", "one row per run: components, primary metric mean/std, cost, latency")
 def runs_sql(ws: Workspace) -> str:
     source = _summaries(ws)
     if source is None:
@@ -115,7 +114,6 @@ def runs_sql(ws: Workspace) -> str:
     )
 
 
-@view("params", "one row per run and hyperparameter (value as text)")
 def params_sql(ws: Workspace) -> str:
     source = _summaries(ws)
     if source is None:
@@ -127,7 +125,6 @@ def params_sql(ws: Workspace) -> str:
     )
 
 
-@view("folds", "one row per run and walk-forward fold: train and test windows, row counts")
 def folds_sql(ws: Workspace) -> str:
     source = _summaries(ws)
     if source is None:
@@ -138,7 +135,6 @@ def folds_sql(ws: Workspace) -> str:
     )
 
 
-@view("metrics", "one row per run, fold and metric (the fold's test-window score)")
 def metrics_sql(ws: Workspace) -> str:
     source = _summaries(ws)
     if source is None:
@@ -151,7 +147,6 @@ def metrics_sql(ws: Workspace) -> str:
     )
 
 
-@view("curves", "one row per run, fold, split (learn/validation) and iteration: the loss")
 def curves_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.reports_dir, "r-*.json")
     if not files:
@@ -173,3 +168,24 @@ def curves_sql(ws: Workspace) -> str:
         "SELECT run_id, model, f.fold AS fold, 'validation' AS split, metric, "
         "unnest(range(len(f.validation))) AS iteration, unnest(f.validation) AS value FROM folds"
     )
+
+
+VIEWS = (
+    ViewSpec(
+        "runs", "one row per run: components, primary metric mean/std, cost, latency", runs_sql
+    ),
+    ViewSpec("params", "one row per run and hyperparameter (value as text)", params_sql),
+    ViewSpec(
+        "folds",
+        "one row per run and walk-forward fold: train and test windows, row counts",
+        folds_sql,
+    ),
+    ViewSpec(
+        "metrics", "one row per run, fold and metric (the fold's test-window score)", metrics_sql
+    ),
+    ViewSpec(
+        "curves",
+        "one row per run, fold, split (learn/validation) and iteration: the loss",
+        curves_sql,
+    ),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.store import empty_select, sql_paths, view, workspace_files
+from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 from core.workspace import Workspace
 
 SNAPSHOT_COLUMNS = {
@@ -24,7 +24,6 @@ SNAPSHOT_COLUMNS = {
 }
 
 
-@view("snapshots", "one row per stored dataset snapshot (its manifest)")
 def snapshots_sql(ws: Workspace) -> str:
     files = workspace_files(ws, ws.snapshots_dir, "ds-*/manifest.json")
     if not files:
@@ -32,3 +31,8 @@ def snapshots_sql(ws: Workspace) -> str:
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SNAPSHOT_COLUMNS.items()) + "}"
     glob = sql_paths(files)
     return f"SELECT * FROM read_json({glob}, format='auto', columns={columns})"
+
+
+VIEWS = (
+    ViewSpec("snapshots", "one row per stored dataset snapshot (its manifest)", snapshots_sql),
+)

@@ -98,3 +98,6 @@ def validate(ctx: Context) -> Reply:
         next=[f"factory validate {ctx.args.source} --dataset {dataset}"],
         exit_code=ExitCode.CHECK_FAILED,
     )
+
+
+COMMANDS = (data_snapshot, data_list, data_show, validate)

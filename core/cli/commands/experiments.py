@@ -264,3 +264,6 @@ def check_features(ctx: Context) -> Reply:
         next=[f"factory plan {result.model} --features {a.version}_fixed --intent 'fix the leak'"],
         exit_code=ExitCode.CHECK_FAILED,
     )
+
+
+COMMANDS = (components, train, runs, show, curves, compare, check_features)

@@ -49,3 +49,6 @@ def history(ctx: Context) -> Reply:
         follow.append("factory history --all")
     follow.append('factory query "SELECT event, count(*) AS n FROM events GROUP BY event"')
     return Reply(result, next=follow)
+
+
+COMMANDS = (history,)

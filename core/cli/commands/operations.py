@@ -293,3 +293,17 @@ def alerts_ack(ctx: Context) -> Reply:
 
     result = ack_alert(ctx.workspace, ctx.args.alert_id)
     return Reply(result, next=["factory alerts"])
+
+
+COMMANDS = (
+    drift,
+    gate,
+    promote,
+    rollback,
+    tiers,
+    predict,
+    trace,
+    check_new_data,
+    alerts,
+    alerts_ack,
+)

@@ -33,3 +33,6 @@ def query(ctx: Context) -> Reply:
         raise UsageError("--limit must be 0 or more")
     result = run_query(ctx.workspace, ctx.args.sql, limit=ctx.args.limit or None)
     return Reply(result)
+
+
+COMMANDS = (query,)

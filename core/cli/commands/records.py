@@ -254,3 +254,6 @@ def demo(ctx: Context) -> Reply:
 
     result = run_demo(ctx.args.dir, say=say)
     return Reply(result, next=result.next)
+
+
+COMMANDS = (plan, note, cards, card, why, effects, adr_new, adr_list, adr_show, adr_supersede, demo)

@@ -15,3 +15,6 @@ def status(ctx: Context) -> Reply:
 
     result = workspace_status(ctx.workspace)
     return Reply(result, next=result.next)
+
+
+COMMANDS = (status,)

@@ -1,13 +1,39 @@
-"""`factory tui`: the Textual dashboard (also bare `factory` in a terminal)."""
+"""`factory tui`: the Textual dashboard (also bare `factory` in a terminal).
+
+The dashboard is a face above core, so core never imports it: it is found through the
+`factory.faces` entry point its package declares (`tui = "tui.app:run_app"` in
+pyproject.toml), the standard way for a package to offer an optional part to another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
 from core.cli.registry import Context, Reply, command
+from core.errors import FactoryError
+
+FACES_GROUP = "factory.faces"
+
+
+def face(name: str) -> Callable[..., Any]:
+    """The entry point `name` of the `factory.faces` group, loaded."""
+    for entry in metadata.entry_points(group=FACES_GROUP):
+        if entry.name == name:
+            loaded: Callable[..., Any] = entry.load()
+            return loaded
+    raise FactoryError(
+        "face_missing",
+        f"The {name!r} face of factory is not installed (no {FACES_GROUP} entry point)",
+        hint="Reinstall the project: `pip install -e .` (or `make test`, which does it).",
+        details={"face": name, "group": FACES_GROUP},
+    )
 
 
 @command("tui", help="open the Textual dashboard", schema="factory.tui/1")
 def tui(ctx: Context) -> Reply:
-    from tui.app import run_app
-
-    run_app(ctx.workspace)
+    face("tui")(ctx.workspace)
     return Reply({"closed": True})
+
+
+COMMANDS = (tui,)

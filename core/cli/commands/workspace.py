@@ -32,3 +32,6 @@ def init(ctx: Context) -> Reply:
             f"{prefix}status",
         ],
     )
+
+
+COMMANDS = (init,)

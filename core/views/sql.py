@@ -1,0 +1,59 @@
+"""What every view module shares: the view's declaration and the SQL helpers that name files
+inside the workspace only (never a glob that could reach further, never a missing file)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    name: str
+    description: str
+    sql: Callable[[Workspace], str]
+    """SQL of the view's SELECT for this workspace; must work when no files exist yet."""
+
+
+def sql_path(path: Path) -> str:
+    """A path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def workspace_files(workspace: Workspace, folder: Path, pattern: str) -> list[Path]:
+    """The regular files under `folder` matching `pattern` whose real location is inside the
+    workspace, sorted: a symlink planted in a log folder that points elsewhere (at
+    `/etc/passwd`, `/proc/self/environ`) is never read by a view."""
+    if not folder.is_dir():
+        return []
+    root = workspace.root.resolve()
+    found = []
+    for path in sorted(folder.glob(pattern)):
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        if real.is_file() and real.is_relative_to(root):
+            found.append(real)
+    return found
+
+
+def sql_paths(paths: list[Path]) -> str:
+    """A list of paths as a SQL list literal, for `read_json([...])`: views name the files
+    they read, never a glob that could reach further."""
+    return "[" + ", ".join(sql_path(p) for p in paths) + "]"
+
+
+def has_files(folder: Path, pattern: str) -> bool:
+    """Whether `pattern` matches anything: an empty glob is an error in DuckDB, not zero
+    rows, so views fall back to an empty typed SELECT."""
+    return folder.is_dir() and next(folder.glob(pattern), None) is not None
+
+
+def empty_select(columns: dict[str, str]) -> str:
+    """A SELECT with the given typed columns and no rows, for a view with no files yet."""
+    cols = ", ".join(f'CAST(NULL AS {t}) AS "{name}"' for name, t in columns.items())
+    return f"SELECT {cols} WHERE false"
