@@ -127,7 +127,7 @@ def cold(args: list[str], root: Path) -> float:
 
 def index_speed() -> list[dict[str, Any]]:
     from core.data.snapshots import create_snapshot
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.stamps import RACY_NS
     from core.workspace import Workspace
     from core.workspace_init import init_workspace

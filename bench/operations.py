@@ -115,7 +115,7 @@ def _predict_workspace(root: Path, rows: int) -> tuple[Any, str]:
     import pandas as pd
 
     from core.data.snapshots import create_snapshot, load_snapshot
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.operations.tiers import promote
     from core.workspace import Workspace
     from core.workspace_init import init_workspace

@@ -59,7 +59,7 @@ class DemoResult:
     next: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {
             "workspace": self.workspace,
@@ -131,10 +131,10 @@ def run_demo(
     """Build (or reuse) a demo workspace and run the story; `say` narrates to a person."""
     from core.cards.api import add_note, read_card, record_plan
     from core.data.snapshots import create_snapshot
+    from core.experiments.readers import load_report, primary
     from core.experiments.report import RunReport
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.insights.effects import component_effects
-    from core.insights.reports import load_report, primary
     from core.verdicts.pairs import compare_reports
 
     narrate = say or (lambda _text: None)

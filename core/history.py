@@ -84,7 +84,7 @@ class HistoryResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {
             "range": self.range.to_dict(),

@@ -1,18 +1,18 @@
 """`factory status`: where are we, and what should we do next?
 
 Reads small files with plain `json` (no DuckDB, pandas, catboost, evidently or textual):
-it is the command an assistant runs first in every session, so it must stay fast.
-Later modules contribute per-model sections through `MODEL_SECTIONS`.
+it is the command an assistant runs first in every session, so it must stay fast. A model's
+status is one typed record (`ModelStatus`) filled by three sections, each owning its own
+fields: runs (experiments), tiers, gates, drift and alerts (operations), plans and ideas (the
+card).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from core.modules import import_if_present
 from core.workspace import Workspace
 
 RECENT_SESSION_DAYS = 14
@@ -49,8 +49,29 @@ class ModelStatus:
     task: str
     primary_metric: str
     direction: str
-    details: dict[str, Any] = field(default_factory=dict)
-    """Sections added by later capabilities (best run, tiers, alerts, ...)."""
+    runs: int = 0
+    leaky_runs: int = 0
+    """Runs trained on features that failed the leak check (never best)."""
+    best_run: dict[str, Any] | None = None
+    """The best run of the cohort the workspace points at: id, metric, baseline skill."""
+    last_run: dict[str, Any] | None = None
+    running: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: list[dict[str, Any]] = field(default_factory=list)
+    tiers: dict[str, Any] = field(default_factory=dict)
+    """`{staging, prod, previous: {staging, prod}}`, from the card."""
+    gates: dict[str, Any] = field(default_factory=dict)
+    """Tier -> the last gate verdict for it."""
+    drift: dict[str, Any] = field(default_factory=dict)
+    open_alerts: list[dict[str, Any]] = field(default_factory=list)
+    open_alert_count: int = 0
+    open_plans: list[dict[str, Any]] = field(default_factory=list)
+    next_ideas: list[dict[str, Any]] = field(default_factory=list)
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from core.plain import to_plain
+
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -63,30 +84,15 @@ class StatusResult:
     next: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {
             "workspace": self.workspace,
             "name": self.name,
             "datasets": to_plain(self.datasets),
-            "models": [
-                {
-                    "name": m.name,
-                    "dataset": m.dataset,
-                    "task": m.task,
-                    "primary_metric": m.primary_metric,
-                    "direction": m.direction,
-                    **to_plain(m.details),
-                }
-                for m in self.models
-            ],
+            "models": [m.to_dict() for m in self.models],
             "recent_sessions": to_plain(self.recent_sessions),
         }
-
-
-ModelSection = Callable[[Workspace, str], tuple[dict[str, Any], list[str]]]
-"""(workspace, model) -> (fields to add to the model's status, next commands)."""
-MODEL_SECTIONS: list[ModelSection] = []
 
 
 def snapshot_manifests(ws: Workspace) -> list[dict[str, Any]]:
@@ -114,18 +120,12 @@ def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[Sess
     ]
 
 
-def _load_sections() -> None:
-    for module in (
-        "core.experiments.status_section",
-        "core.operations.status_section",
-        "core.cards.status_section",
-    ):
-        import_if_present(module)
-
-
 def workspace_status(ws: Workspace) -> StatusResult:
+    from core.cards.status_section import cards_section
+    from core.experiments.status_section import experiments_section
+    from core.operations.status_section import operations_section
+
     config = ws.config
-    _load_sections()
     manifests = snapshot_manifests(ws)
     datasets = []
     suggestions: list[str] = []
@@ -147,10 +147,13 @@ def workspace_status(ws: Workspace) -> StatusResult:
             suggestions.append(f"factory data snapshot --dataset {name}")
     models = []
     for name, model in config.models.items():
-        details: dict[str, Any] = {}
-        for section in MODEL_SECTIONS:
-            fields, more = section(ws, name)
-            details.update(fields)
+        parts: dict[str, Any] = {}
+        for section in (experiments_section, operations_section, cards_section):
+            written, more = section(ws, name)
+            clash = set(written) & set(parts)
+            if clash:  # each field has one owner
+                raise RuntimeError(f"status fields {sorted(clash)} written by two sections")
+            parts.update(written)
             suggestions.extend(more)
         models.append(
             ModelStatus(
@@ -159,7 +162,7 @@ def workspace_status(ws: Workspace) -> StatusResult:
                 task=model.task,
                 primary_metric=model.primary_metric,
                 direction=model.direction,
-                details=details,
+                **parts,
             )
         )
     if not config.models:

@@ -28,7 +28,7 @@ def _module(name: str) -> ModuleType:
 
 
 def _plain(value: Any) -> Any:
-    from core.render import to_plain
+    from core.plain import to_plain
 
     return to_plain(value)
 
@@ -70,8 +70,9 @@ def run_curves(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 def compare(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
     """`factory compare A B --json`."""
-    queries = _module("core.experiments.queries")
-    result: dict[str, Any] = _plain(queries.compare_runs(ws, run_a, run_b))
+    from core.verdicts.compare import compare_runs
+
+    result: dict[str, Any] = _plain(compare_runs(ws, run_a, run_b))
     return result
 
 

@@ -442,7 +442,7 @@ def _check_expectation(ws: Workspace, model: str, expect: str) -> None:
                 exit_code=ExitCode.USAGE,
             )
         if kind == "beats" and match["target"].lower() != "best":
-            from core.insights.reports import load_report
+            from core.experiments.readers import load_report
 
             target = match["target"].lower()
             if load_report(ws, target) is None:
@@ -505,7 +505,7 @@ def get_plan(ws: Workspace, plan_id: str) -> Plan:
 
 
 def _entry(report: dict[str, Any]) -> dict[str, Any]:
-    from core.insights.reports import component_versions, primary
+    from core.experiments.readers import component_versions, primary
 
     metric = primary(report)
     metrics: dict[str, Any] = {}
@@ -607,7 +607,7 @@ def _baseline_finder(
     """`beats best`: the best run of the model trained before this one, in its cohort (rows
     that pair), never a leaky run; `beats r-x`: that run."""
     from core.experiments import index
-    from core.insights.reports import load_report
+    from core.experiments.readers import load_report
 
     def find(target: str) -> dict[str, Any] | None:
         if target != "best":
@@ -707,7 +707,7 @@ def record_runs(ws: Workspace, reports: list[dict[str, Any]]) -> None:
 
 
 def _model_of_run(ws: Workspace, run_id: str) -> str:
-    from core.insights.reports import load_report
+    from core.experiments.readers import load_report
 
     report = load_report(ws, run_id)
     if report and isinstance(report.get("model"), str):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.insights.reports import metric_mean
+from core.experiments.readers import metric_mean
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,

@@ -1,4 +1,5 @@
-"""Status section from the model cards: open plans, next ideas from notes, tiers.
+"""Status section from the model cards: open plans and next ideas from notes (the tiers are
+the operations section's).
 
 Reads the cached card summary (`card_summary`), so a card with 10,000 entries is parsed
 once per change, not on every `factory status`.
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from core.cards.api import card_summary
-from core.status import MODEL_SECTIONS
 from core.workspace import Workspace
 
 
@@ -20,8 +20,6 @@ def cards_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]
         "next_ideas": summary.next_ideas,
         "card": {"exists": summary.exists, "entries": summary.entries, "error": summary.error},
     }
-    if summary.tiers:
-        fields["tiers"] = summary.tiers
     next_commands = [f"factory train {model} --plan {p['plan_id']}" for p in summary.open_plans[:3]]
     if summary.exists and not summary.open_plans and summary.next_ideas:
         next_commands.append(
@@ -34,7 +32,3 @@ def _quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-if cards_section not in MODEL_SECTIONS:
-    MODEL_SECTIONS.append(cards_section)

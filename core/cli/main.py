@@ -160,7 +160,7 @@ def _print(
     reply: Reply | None,
     error: FactoryError | None,
 ) -> None:
-    from core.render import to_plain
+    from core.plain import to_plain
 
     if output == "json":
         from core.render import envelope

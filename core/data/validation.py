@@ -54,7 +54,7 @@ class ValidationReport:
     None when the time column is missing."""
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {
             "dataset": self.dataset,

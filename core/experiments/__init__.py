@@ -10,14 +10,12 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "train_run": "core.experiments.train",
     "resolve_inputs": "core.experiments.train",
     "TrainResult": "core.experiments.train",
     "list_runs": "core.experiments.index",
     "load_report": "core.experiments.index",
     "best_run": "core.experiments.index",
     "RunSummary": "core.experiments.index",
-    "compare_runs": "core.experiments.queries",
     "run_curves": "core.experiments.queries",
     "show_run": "core.experiments.queries",
     "runs_table": "core.experiments.queries",

@@ -109,7 +109,7 @@ class PitResult:
     summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {name: to_plain(getattr(self, name)) for name in self.__dataclass_fields__}
 
@@ -640,6 +640,6 @@ class FeatureCheck:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        from core.render import to_plain
+        from core.plain import to_plain
 
         return {name: to_plain(getattr(self, name)) for name in self.__dataclass_fields__}

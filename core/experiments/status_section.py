@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from core.experiments import index
-from core.status import MODEL_SECTIONS
 from core.workspace import Workspace
 
 
@@ -59,7 +58,3 @@ def experiments_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list
     elif last:
         next_commands.append(f"factory show {last['run_id']}")
     return fields, next_commands
-
-
-if experiments_section not in MODEL_SECTIONS:
-    MODEL_SECTIONS.append(experiments_section)

@@ -19,8 +19,8 @@ from core.experiments.training.run import (
     Retrain,
     TrainResult,
     retrain_in_scratch,
+    run_training,
     train_once,
-    train_run,
 )
 
 # Older names kept for the modules that still use them.
@@ -40,6 +40,6 @@ __all__ = [
     "model_config",
     "resolve_inputs",
     "retrain_in_scratch",
+    "run_training",
     "train_once",
-    "train_run",
 ]

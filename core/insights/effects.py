@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from core.insights.reports import component_versions, hparam_values, model_reports
+from core.experiments.readers import component_versions, hparam_values, model_reports
 from core.workspace import Workspace
 
 
@@ -160,8 +160,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def component_effects(ws: Workspace, model: str) -> EffectsResult:
+    from core.experiments.readers import load_report
     from core.experiments.report import RunReport
-    from core.insights.reports import load_report
     from core.verdicts.pairs import compare_reports, pool
 
     config = ws.model(model)

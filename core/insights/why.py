@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.experiments.readers import component_versions, load_report, model_reports, primary
 from core.experiments.report import RunReport
-from core.insights.reports import component_versions, load_report, model_reports, primary
 from core.verdicts.pairs import compare_reports
 from core.workspace import Workspace
 

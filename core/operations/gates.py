@@ -118,7 +118,7 @@ def beats(verdict: str | None) -> bool:
 
 
 def _code_hashes(ws: Workspace, report: dict[str, Any]) -> dict[str, str | None]:
-    from core.operations.predict import changed_components
+    from core.operations.artifacts import changed_components
 
     return {c["ref"]: c["current_hash"] for c in changed_components(ws, report)}
 
@@ -128,7 +128,7 @@ def gate_inputs(
 ) -> dict[str, Any]:
     """What a verdict depends on; its hash is the gate id."""
     from core.operations.common import newest_snapshot_id
-    from core.operations.tiers import incumbent_for
+    from core.operations.tier_state import incumbent_for
 
     settings = ws.config.gates[tier]
     drift = ws.config.drift
@@ -306,7 +306,7 @@ def _same_data_baseline(
 
 
 def _code(ws: Workspace, report: dict[str, Any]) -> Criterion:
-    from core.operations.predict import changed_components
+    from core.operations.artifacts import changed_components
 
     changed = changed_components(ws, report)
     return Criterion(
@@ -517,15 +517,15 @@ def _measure_side_by_side(
     import numpy as np
 
     from core.data.snapshots import get_manifest, load_snapshot
+    from core.operations.artifacts import changed_components, load_model
     from core.operations.common import compute_features
-    from core.operations.predict import _load_model, changed_components
 
     sides: list[tuple[Any, Any, Any, Any, list[float]]] = []
     for side in (report, incumbent_report):
         if changed_components(ws, side):
             return None
         try:
-            model, meta, arch = _load_model(ws, side)
+            model, meta, arch = load_model(ws, side)
         except FactoryError:
             return None
         manifest = get_manifest(ws, str(side["snapshot_id"]))
@@ -587,7 +587,7 @@ def _drift(ws: Workspace, report: dict[str, Any], newest: str | None, tier: str)
 def evaluate_gate(ws: Workspace, run_ref: str, tier: str, *, retrain: bool = True) -> GateResult:
     """Judge a run for `tier`; writes `reports/gate-<id>.json` once per distinct input."""
     from core.events import emit
-    from core.operations.tiers import read_tiers
+    from core.operations.tier_state import read_tiers
 
     check_tier(tier)
     report = load_run(ws, run_ref)

@@ -75,7 +75,7 @@ class NewDataResult:
 
 def _champion(ws: Workspace, model: str) -> tuple[str, str]:
     from core.experiments.index import best_run
-    from core.operations.tiers import read_tiers
+    from core.operations.tier_state import read_tiers
 
     tiers = read_tiers(ws, model)
     for tier in ("prod", "staging"):
@@ -212,7 +212,7 @@ def _evaluate(
 
     from core.data.snapshots import load_snapshot
     from core.experiments.train import build_matrix, checked_module, resolve_inputs
-    from core.operations.predict import _load_model
+    from core.operations.artifacts import load_model
     from core.verdicts.pairs import decide_rows
 
     validation = ws.config.validation
@@ -262,7 +262,7 @@ def _evaluate(
             model,
         )
 
-    champion, meta, champion_arch = _load_model(ws, report)
+    champion, meta, champion_arch = load_model(ws, report)
     names = list(meta.get("feature_names") or features.columns)
     x_window = features.loc[in_window, names]
     y_window = labels[in_window].to_numpy()

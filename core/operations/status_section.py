@@ -12,7 +12,6 @@ import json
 import os
 from typing import Any
 
-from core.status import MODEL_SECTIONS
 from core.workspace import Workspace
 
 _VERDICTS: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
@@ -99,7 +98,14 @@ def operations_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[
 
     open_alerts = list_alerts(ws, model=model).alerts
     fields = {
-        "tiers": {"staging": tiers.get("staging"), "prod": tiers.get("prod")},
+        "tiers": {
+            "staging": tiers.get("staging"),
+            "prod": tiers.get("prod"),
+            "previous": {
+                "staging": (tiers.get("previous") or {}).get("staging"),
+                "prod": (tiers.get("previous") or {}).get("prod"),
+            },
+        },
         "gates": last_gates,
         "drift": drift_state,
         "open_alerts": [
@@ -157,7 +163,3 @@ def _best_run(ws: Workspace, model: str) -> str | None:
 
     best = best_run(ws, model)
     return best.run_id if best else None
-
-
-if operations_section not in MODEL_SECTIONS:
-    MODEL_SECTIONS.append(operations_section)

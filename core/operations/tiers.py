@@ -1,4 +1,4 @@
-"""Tiers: which run serves staging and prod, how it got there, and how to go back.
+"""Tier actions: promote a run into staging or prod, and roll a tier back.
 
 The model card's frontmatter is the registry (adrs/0014-gates-and-tiers.md):
 `tiers: {staging: run|None, prod: run|None, previous: {staging: run|None, prod: run|None}}`
@@ -16,7 +16,8 @@ from typing import Any
 from core import clock
 from core.errors import ExitCode, FactoryError, UsageError
 from core.events import emit
-from core.operations.common import TIERS, check_tier, load_run, model_config
+from core.operations.common import check_tier, load_run, model_config
+from core.operations.tier_state import history_of, incumbent_for, normalize, read_tiers
 from core.workspace import Workspace
 
 
@@ -39,53 +40,6 @@ class TierChange:
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-@dataclass(frozen=True)
-class TiersResult:
-    model: str
-    at: str | None
-    """The moment asked about (None: now)."""
-    tiers: dict[str, str | None]
-    previous: dict[str, str | None]
-    history: list[dict[str, Any]]
-    """Changes up to `at`, oldest first."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-def _normalize(meta: dict[str, Any]) -> dict[str, Any]:
-    raw = meta.get("tiers")
-    if not isinstance(raw, dict):
-        raw = {}
-    previous = raw.get("previous")
-    if not isinstance(previous, dict):
-        previous = {}
-    tiers: dict[str, Any] = {tier: raw.get(tier) for tier in TIERS}
-    tiers["previous"] = {tier: previous.get(tier) for tier in TIERS}
-    return tiers
-
-
-def read_tiers(ws: Workspace, model: str) -> dict[str, Any]:
-    """`{staging, prod, previous: {staging, prod}}` from the model's card."""
-    from core.cards.api import read_card
-
-    model_config(ws, model)
-    return _normalize(read_card(ws, model).meta)
-
-
-def incumbent_for(tiers: dict[str, Any], tier: str) -> str | None:
-    """The run a challenger for `tier` must beat: the tier's holder; for staging with
-    staging empty, the prod champion."""
-    if tier == "staging":
-        return tiers.get("staging") or tiers.get("prod")
-    return tiers.get("prod")
-
-
-def _history(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    history = meta.get("tier_history")
-    return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
 
 
 def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = None) -> TierChange:
@@ -153,7 +107,7 @@ def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = No
     outcome: dict[str, Any] = {}
 
     def mutate(meta: dict[str, Any]) -> None:
-        tiers = _normalize(meta)
+        tiers = normalize(meta)
         outcome.clear()
         if tiers.get(tier) == run_id:
             outcome.update(changed=False, tiers=tiers)
@@ -184,7 +138,7 @@ def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = No
         if tier == "prod" and tiers.get("staging") == run_id:
             tiers["staging"] = None
         meta["tiers"] = tiers
-        history = _history(meta)
+        history = history_of(meta)
         history.append(
             {
                 "ts": clock.iso(),
@@ -261,8 +215,8 @@ def rollback(ws: Workspace, model: str, reason: str, tier: str = "prod") -> Tier
     outcome: dict[str, Any] = {}
 
     def mutate(meta: dict[str, Any]) -> None:
-        tiers = _normalize(meta)
-        history = _history(meta)
+        tiers = normalize(meta)
+        history = history_of(meta)
         outcome.clear()
         last = next((h for h in reversed(history) if h.get("tier") == tier), None)
         if (
@@ -354,38 +308,3 @@ def rollback(ws: Workspace, model: str, reason: str, tier: str = "prod") -> Tier
         reason,
         alert_id=alert.alert_id,
     )
-
-
-def tiers_at(ws: Workspace, model: str, at: str | None = None) -> TiersResult:
-    """What held each tier at `at` (a WHEN such as `2026-11-20`, `yesterday`, `3d`), replayed
-    from the card's tier history; now when `at` is None."""
-    from core.cards.api import read_card
-
-    model_config(ws, model)
-    meta = read_card(ws, model).meta
-    history = sorted(_history(meta), key=lambda h: str(h.get("ts") or ""))
-    if at is None:
-        tiers = _normalize(meta)
-        return TiersResult(
-            model, None, {t: tiers.get(t) for t in TIERS}, tiers["previous"], history
-        )
-    from core.timeparse import parse_when
-
-    moment = clock.iso(parse_when(at, flag="--at", end_of_day=True))
-    state: dict[str, str | None] = {t: None for t in TIERS}
-    previous: dict[str, str | None] = {t: None for t in TIERS}
-    shown = []
-    for change in history:
-        if str(change.get("ts") or "") > moment:
-            break
-        tier = change.get("tier")
-        if tier not in TIERS:
-            continue
-        previous[tier] = (
-            change.get("previous_run_id") if change.get("action") != "rollback" else None
-        )
-        state[tier] = change.get("run_id")
-        if tier == "prod" and "staging_after" in change:
-            state["staging"] = change.get("staging_after")
-        shown.append(change)
-    return TiersResult(model, moment, state, previous, shown)

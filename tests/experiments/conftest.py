@@ -34,7 +34,7 @@ def make_workspace(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Three tiny runs, trained once: rain with weather_v2 and weather_v1, temp with v2."""
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.workspace import Workspace
 
     root = make_workspace(tmp_path_factory.mktemp("trained") / "ws")

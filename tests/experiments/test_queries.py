@@ -73,7 +73,7 @@ def test_curves_per_fold_learn_and_validation(trained: dict[str, Any]) -> None:
 
 
 def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
-    from core.experiments import compare_runs
+    from core.verdicts.compare import compare_runs
     from core.workspace import Workspace
 
     ran = run_factory(
@@ -107,7 +107,7 @@ def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
 
 
 def test_compare_minimize_metric_orients_the_verdict(trained: dict[str, Any]) -> None:
-    from core.experiments import compare_runs
+    from core.verdicts.compare import compare_runs
     from core.workspace import Workspace
 
     same = compare_runs(Workspace(trained["root"]), trained["temp"], trained["temp"])

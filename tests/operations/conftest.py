@@ -41,7 +41,7 @@ def make_workspace(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def ops_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from core.data.snapshots import latest_snapshot_id
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.workspace import Workspace
 
     root = make_workspace(tmp_path_factory.mktemp("ops") / "ws")

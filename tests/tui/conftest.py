@@ -81,7 +81,7 @@ def build_workspace(
     from core.adrs import new_adr
     from core.cards.api import add_note, record_plan
     from core.data.snapshots import create_snapshot
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
     from core.workspace_init import init_workspace
 
     init_workspace(root)

@@ -105,7 +105,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, dict[str, Any]], None] |
     mutating=True,
 )
 def train(ctx: Context) -> Reply:
-    from core.experiments.train import train_run
+    from core.flows.training import train_run
 
     a = ctx.args
     with _progress(not a.quiet) as progress:
@@ -211,7 +211,7 @@ def curves(ctx: Context) -> Reply:
     args=[arg("run_a", help="baseline run"), arg("run_b", help="challenger run")],
 )
 def compare(ctx: Context) -> Reply:
-    from core.experiments.queries import compare_runs
+    from core.verdicts.compare import compare_runs
 
     result = compare_runs(ctx.workspace, ctx.args.run_a, ctx.args.run_b)
     return Reply(

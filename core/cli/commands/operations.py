@@ -150,7 +150,7 @@ def rollback(ctx: Context) -> Reply:
     ],
 )
 def tiers(ctx: Context) -> Reply:
-    from core.operations.tiers import tiers_at
+    from core.operations.tier_state import tiers_at
 
     result = tiers_at(ctx.workspace, ctx.args.model, ctx.args.at)
     return Reply(

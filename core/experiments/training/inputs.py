@@ -58,21 +58,16 @@ def model_config(ws: Workspace, model: str) -> ModelConfig:
 
 
 def choose_components(
-    ws: Workspace, config: ModelConfig, chosen: dict[str, str | None], plan_id: str | None
+    config: ModelConfig,
+    chosen: dict[str, str | None],
+    plan: dict[str, str] | None = None,
+    plan_id: str | None = None,
 ) -> dict[str, str]:
-    """Component versions: factory.toml's, then the plan's, then the flags (which must not
-    contradict the plan)."""
+    """Component versions: factory.toml's, then the plan's (`plan`: kind -> version), then the
+    flags (which must not contradict the plan)."""
     versions = {kind: getattr(config, kind) for kind in PLAN_KINDS}
-    if plan_id is not None:
-        from core.cards.api import get_plan
-
-        plan = get_plan(ws, plan_id)
-        if plan.model != config.name:
-            raise UsageError(
-                f"Plan {plan_id} is for model {plan.model!r}, not {config.name!r}",
-                hint=f"Run `factory train {plan.model} --plan {plan_id}`.",
-            )
-        for kind, version in plan.components.items():
+    if plan is not None:
+        for kind, version in plan.items():
             if kind in versions:
                 versions[kind] = version
         clashes = {
@@ -136,14 +131,16 @@ def resolve_inputs(
     hparams: str | None = None,
     arch: str | None = None,
     snapshot: str | None = None,
+    plan: dict[str, str] | None = None,
     plan_id: str | None = None,
 ) -> RunInputs:
-    """What a `train` call would train, without training (the run id is known here)."""
+    """What a `train` call would train, without training (the run id is known here). `plan`
+    holds the component versions a recorded plan pins (`core.flows.training` reads it)."""
     config = model_config(ws, model)
     versions = choose_components(
-        ws,
         config,
         {"features": features, "labels": labels, "hparams": hparams, "arch": arch},
+        plan,
         plan_id,
     )
     components = {kind: get_component(ws, kind, versions[kind]) for kind in COMPONENT_KINDS}

@@ -28,7 +28,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,6 @@ from core.experiments.report import (
 )
 from core.experiments.training.fit import Progress, fit_final, fit_fold, measure_latency
 from core.experiments.training.inputs import RunInputs, resolve_inputs
-from core.ids import validate_name
 from core.workspace import Workspace
 
 
@@ -532,10 +531,9 @@ def _run_lock(ws: Workspace, run_id: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _record_card(ws: Workspace, report: dict[str, Any]) -> None:
-    from core.cards.api import record_run
-
-    record_run(ws, report)
+Record = Callable[[dict[str, Any]], None]
+"""What to do with a report once it landed (the model card records it): given by the caller,
+so training knows nothing of the layers that remember it."""
 
 
 def _result(
@@ -633,32 +631,24 @@ def _leak_gate(
     )
 
 
-def train_run(
+def run_training(
     ws: Workspace,
-    model: str,
+    inputs: RunInputs,
     *,
-    features: str | None = None,
-    labels: str | None = None,
-    hparams: str | None = None,
-    arch: str | None = None,
-    snapshot: str | None = None,
     plan_id: str | None = None,
     force: bool = False,
     allow_leaky: str | None = None,
     progress: Progress | None = None,
     thread_count: int | None = None,
+    record: Record | None = None,
 ) -> TrainResult:
-    """Train `model` (components default to factory.toml's, or the plan's), or return the
-    existing run with the same inputs. See the module docstring."""
+    """Train `inputs`, or return the existing run with the same inputs. See the module
+    docstring; `record` receives the report as it landed (and a reused one when a plan links
+    to it)."""
     from core.events import emit
 
-    if plan_id is not None:
-        validate_name(plan_id, "plan id")
-    inputs = resolve_inputs(
-        ws, model, features=features, labels=labels, hparams=hparams, arch=arch,
-        snapshot=snapshot, plan_id=plan_id,
-    )  # fmt: skip
     run_id = inputs.run_id
+    model = inputs.model.name
     threads = thread_count or int(os.environ.get("FACTORY_THREADS") or os.cpu_count() or 1)
     path = index.report_path(ws, run_id)
     marker = index.markers_dir(ws) / f"{run_id}.running.json"
@@ -668,7 +658,8 @@ def train_run(
             raw = index.load_report(ws, run_id)
             if plan_id is not None and raw.get("plan_id") != plan_id:
                 raw = {**raw, "plan_id": plan_id}  # the card links this plan to the run
-                _record_card(ws, raw)
+                if record is not None:
+                    record(raw)
             index.write_summary(ws, index.load_report(ws, run_id))  # rebuilt if it was lost
             marker.unlink(missing_ok=True)
             emit(
@@ -683,7 +674,8 @@ def train_run(
             )
         leak, checked = _leak_gate(ws, inputs, allow_leaky)
         if path.is_file():
-            return _force(ws, inputs, RunReport.from_dict(index.load_report(ws, run_id)), threads)
+            existing = RunReport.from_dict(index.load_report(ws, run_id))
+            return _force(ws, existing, threads, record)
         write_json(
             marker,
             {
@@ -718,7 +710,8 @@ def train_run(
             # this run was just trained or is reused later.
             raw = index.load_report(ws, run_id)
             index.write_summary(ws, raw)
-            _record_card(ws, raw)
+            if record is not None:
+                record(raw)
         except BaseException as exc:
             if not isinstance(exc, KeyboardInterrupt):
                 # A failure is not an interruption: nothing to complete later.
@@ -750,7 +743,7 @@ def train_run(
         )  # fmt: skip
 
 
-def _force(ws: Workspace, inputs: RunInputs, report: RunReport, threads: int) -> TrainResult:
+def _force(ws: Workspace, report: RunReport, threads: int, record: Record | None) -> TrainResult:
     """`--force` on an existing run: retrain in scratch; identical results change nothing;
     different ones replace the results and keep when the run began and which plan it served."""
     from core.events import emit
@@ -787,7 +780,8 @@ def _force(ws: Workspace, inputs: RunInputs, report: RunReport, threads: int) ->
     write_json(index.report_path(ws, report.run_id), updated.to_dict())
     raw = index.load_report(ws, report.run_id)
     index.write_summary(ws, raw)
-    _record_card(ws, raw)
+    if record is not None:
+        record(raw)
     return _result(
         RunReport.from_dict(raw), reused=False, forced=True, identical=False, completed=False
     )

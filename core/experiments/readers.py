@@ -1,41 +1,25 @@
-"""Reading run reports for insights: the few fields `why`, `effects` and expectations need.
-
-Reports are owned by `core.experiments`; these accessors read them defensively so that an
-older or hand-edited report yields "unknown" instead of a crash.
+"""Reading run reports defensively: the few fields `why`, `effects`, cards and expectations
+need, from a report of any version or a hand-edited one ("unknown" instead of a crash).
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any, TypeGuard
 
-from core.modules import import_if_present
 from core.workspace import Workspace
 
 
 def load_report(ws: Workspace, run_id: str) -> dict[str, Any] | None:
     """The full report of `run_id`, or None when there is none."""
-    if import_if_present("core.experiments.index"):
-        from core.experiments import index
+    from core.errors import FactoryError
+    from core.experiments import index
 
-        try:
-            report = index.load_report(ws, run_id)
-        except Exception:  # a missing report is "unknown" here
-            report = None
-        if isinstance(report, dict):
-            return report
-    path = ws.reports_dir / f"{run_id}.json"
-    return _read_json(path)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        report = index.load_report(ws, run_id)
+    except FactoryError:  # a missing or unreadable report is "unknown" here
         return None
-    return value if isinstance(value, dict) else None
+    return report if isinstance(report, dict) else None
 
 
 def _from_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -61,41 +45,26 @@ def _from_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_reports(ws: Workspace, model: str | None = None) -> list[dict[str, Any]]:
-    """Every run (of `model`) with the fields insights need, oldest first by creation time.
+    """Every run (of `model`) with the fields insights need, oldest first by creation time,
+    with the index's `cohort` and `leaky` beside them.
 
-    Reads the run index's small summaries when `core.experiments` provides them (full
-    reports carry bulky curves), else the reports themselves."""
+    The index's slim summaries hold no per-fold scores, so each run's report is read (whole:
+    comparisons need its out-of-fold predictions)."""
+    from core.experiments import index
+
     reports: list[dict[str, Any]] = []
-    if import_if_present("core.experiments.index"):
-        from core.experiments import index
-
-        if hasattr(index, "read_summaries"):
-            summaries = [s for s in index.read_summaries(ws) if isinstance(s, dict)]
-        else:
-            summaries = [s.to_dict() for s in index.list_runs(ws, model)]
-        for summary in summaries:
-            if model is not None and summary.get("model") != model:
-                continue
-            if summary.get("folds"):
-                found: dict[str, Any] | None = _from_summary(summary)
-            else:
-                # A summary without per-fold scores: the paired deltas need the report.
-                found = load_report(ws, str(summary.get("run_id")))
-            if found is not None:
-                # What the index knows of comparability and leaks, on either shape.
-                found = {
-                    **found,
-                    "cohort": summary.get("cohort"),
-                    "leaky": bool(summary.get("leaky")),
-                }
-                reports.append(found)
-    elif ws.reports_dir.is_dir():
-        for path in ws.reports_dir.glob("r-*.json"):
-            report = _read_json(path)
-            if report is None or not report.get("run_id"):
-                continue
-            if model is None or report.get("model") == model:
-                reports.append(report)
+    for summary in index.read_summaries(ws):
+        if model is not None and summary.get("model") != model:
+            continue
+        found = (
+            _from_summary(summary)
+            if summary.get("folds")
+            else load_report(ws, str(summary.get("run_id")))
+        )
+        if found is not None:
+            reports.append(
+                {**found, "cohort": summary.get("cohort"), "leaky": bool(summary.get("leaky"))}
+            )
     reports.sort(key=lambda r: (str(r.get("created_at") or ""), str(r.get("run_id"))))
     return reports
 
