@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import clock
 from core.atomic import write_json
-from core.config import DatasetConfig
+from core.config import DatasetConfig, ModelConfig
 from core.errors import DataInvalidError, ExitCode, FactoryError
 from core.ids import validate_name
 from core.workspace import Workspace
@@ -223,3 +223,24 @@ def validate_only(ws: Workspace, dataset_name: str | None, source: str) -> Any:
     dataset = dataset_config(ws, dataset_name)
     _, (report, _) = read_and_validate(ws, dataset, source)
     return report
+
+
+def snapshot_for(ws: Workspace, config: ModelConfig, snapshot: str | None) -> str:
+    """The snapshot a model trains or is checked on: the one asked for (of the model's
+    dataset), else the newest one, else a new one of its source."""
+    if snapshot is not None:
+        manifest = get_manifest(ws, snapshot)
+        if manifest.get("dataset") != config.dataset:
+            raise FactoryError(
+                "snapshot_mismatch",
+                f"Snapshot {snapshot} is of dataset {manifest.get('dataset')!r}; model "
+                f"{config.name!r} trains on {config.dataset!r}",
+                hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
+                details={"snapshot": snapshot, "dataset": manifest.get("dataset")},
+                exit_code=ExitCode.USAGE,
+            )
+        return snapshot
+    latest = latest_snapshot_id(ws, config.dataset)
+    if latest is not None:
+        return latest
+    return create_snapshot(ws, config.dataset).id

@@ -10,8 +10,8 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "resolve_inputs": "core.experiments.train",
-    "TrainResult": "core.experiments.train",
+    "resolve_inputs": "core.experiments.training.inputs",
+    "TrainResult": "core.experiments.training.run",
     "list_runs": "core.experiments.index",
     "load_report": "core.experiments.index",
     "best_run": "core.experiments.index",

@@ -293,7 +293,7 @@ def preferred_best(
 def current_cohort(ws: Workspace, model: str) -> str | None:
     """The cohort the workspace points at for `model`: its dataset's newest snapshot, today's
     `[validation]` settings and the model's labels (None without a snapshot)."""
-    from core.experiments.training.inputs import validation_settings
+    from core.experiments.walkforward import validation_settings
 
     config = ws.config.models.get(model)
     if config is None:
@@ -301,7 +301,7 @@ def current_cohort(ws: Workspace, model: str) -> str | None:
     newest = _newest_snapshot(ws, config.dataset)
     if newest is None:
         return None
-    return cohort_key(newest, validation_settings(ws), config.labels)
+    return cohort_key(newest, validation_settings(ws.config.validation), config.labels)
 
 
 def _newest_snapshot(ws: Workspace, dataset: str) -> str | None:

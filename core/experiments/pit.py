@@ -318,6 +318,23 @@ def _compare(
     return changed, per_column
 
 
+def violation_cells(per_column: dict[str, np.ndarray], room: int) -> list[tuple[str, int]]:
+    """(column, row) of the changed cells one cut reports: at most `room`, column by column
+    in the order compared, rows in order within a column."""
+    import numpy as np
+
+    cells: list[tuple[str, int]] = []
+    for name, mask in per_column.items():
+        for position in np.flatnonzero(mask)[: max(0, room - len(cells))]:
+            cells.append((name, int(position)))
+    return cells
+
+
+def point_in_time_ok(leaky_rows: np.ndarray, cuts: list[CutCheck]) -> bool:
+    """The verdict: no row changed at any cut checked. A single changed cell is a leak."""
+    return not leaky_rows.any() and all(c.changed_rows == 0 for c in cuts)
+
+
 # ---------------------------------------------------------------------------- the check
 
 
@@ -402,14 +419,13 @@ def check_point_in_time(
     import pandas as pd
 
     from core.components.contracts import call_component
-    from core.components.registry import get_component
-    from core.data.snapshots import load_snapshot
-    from core.experiments.train import _module, _snapshot, model_config
+    from core.components.registry import get_component, load_checked
+    from core.data.snapshots import load_snapshot, snapshot_for
 
-    config = model_config(ws, _model_for(ws, features, model))
+    config = ws.model(_model_for(ws, features, model))
     info = get_component(ws, "features", features)
-    module = _module(info)
-    snapshot_id = _snapshot(ws, config, snapshot)
+    module = load_checked(info)
+    snapshot_id = snapshot_for(ws, config, snapshot)
     dataset = ws.config.datasets[config.dataset]
     time_column, entity = dataset.time_column, tuple(dataset.entity_columns)
     validation = ws.config.validation
@@ -497,19 +513,17 @@ def check_point_in_time(
         if changed.any():
             leaky_rows[:rows] |= changed
             room = min(VIOLATIONS_PER_CUT, MAX_VIOLATIONS - len(violations))
-            for name, mask in per_column.items():
-                for position in np.flatnonzero(mask)[: max(0, room)]:
-                    violations.append(
-                        {
-                            "cut": cut_label,
-                            "row": int(position),
-                            "time": str(frame.iloc[int(position)][time_column]),
-                            "column": name,
-                            "full_history": _cell(full, name, int(position)),
-                            "cut_history": _cell(partial, name, int(position)),
-                        }
-                    )
-                    room -= 1
+            for name, position in violation_cells(per_column, room):
+                violations.append(
+                    {
+                        "cut": cut_label,
+                        "row": position,
+                        "time": str(frame.iloc[position][time_column]),
+                        "column": name,
+                        "full_history": _cell(full, name, position),
+                        "cut_history": _cell(partial, name, position),
+                    }
+                )
         checked[index] = True
         cuts.append(
             CutCheck(
@@ -528,7 +542,7 @@ def check_point_in_time(
     order_of = {name: i for i, name in enumerate(reference.columns)}
     changed_columns.sort(key=lambda name: order_of.get(name, len(order_of)))
     leaky = [str(d) for d in np.unique(days[leaky_rows])]
-    ok = not leaky_rows.any() and all(c.changed_rows == 0 for c in cuts)
+    ok = point_in_time_ok(leaky_rows, cuts)
     coverage = _coverage(checked, candidate_days, 1)
     coverage_7d = _coverage(checked, candidate_days, COVERAGE_WINDOW_DAYS)
     elapsed_s = time.perf_counter() - started

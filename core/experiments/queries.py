@@ -140,9 +140,7 @@ def runs_table(
     """Run history (oldest first) of the newest `limit` runs (None: all), with the best run
     per model and runs in progress or interrupted."""
     if model is not None and model not in ws.config.models:
-        from core.experiments.train import model_config
-
-        model_config(ws, model)  # raises the clear unknown-model error
+        ws.model(model)  # raises the clear unknown-model error
     runs = [s for s in index.read_summaries(ws) if model is None or s.get("model") == model]
     # One pass over the runs already read (the same rule as `index.best_run`), not a pass
     # per model: at 10,000 runs that was a third of this call.

@@ -288,3 +288,16 @@ def check_invariants(plan: FoldPlan, days: Any, settings: ValidationConfig) -> N
             details={"problems": problems},
             exit_code=ExitCode.INTERNAL,
         )
+
+
+def validation_settings(validation: ValidationConfig) -> dict[str, Any]:
+    """The `[validation]` settings a run's folds depend on (all of them go into its id)."""
+    return {
+        "folds": validation.folds,
+        "gap_days": validation.gap_days,
+        "test_days": validation.test_days,
+        "window": validation.window,
+        "train_days": validation.train_days if validation.window == "sliding" else None,
+        "min_test_rows": validation.min_test_rows,
+        "early_stopping_days": validation.early_stopping_days,
+    }

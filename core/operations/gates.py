@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import clock
 from core.atomic import write_json
@@ -43,6 +43,10 @@ from core.errors import FactoryError, UsageError
 from core.ids import hash_inputs
 from core.operations.common import check_tier, load_run, model_config, read_json
 from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.config import GateConfig
+    from core.verdicts.pairs import RunComparison
 
 GATE_SCHEMA = "factory.gate/2"
 GATE_ID = re.compile(r"^gate-[0-9a-f]{12}$")
@@ -217,6 +221,14 @@ def _comparison(
         RunReport.from_dict(report),
         min_effect=settings.min_delta,
     )
+    return comparison_criteria(result, settings, baseline, how)
+
+
+def comparison_criteria(
+    result: RunComparison, settings: GateConfig, baseline: str, how: str
+) -> list[Criterion]:
+    """`better_than_incumbent` and `fold_wins` from the paired comparison of this run (B)
+    against `baseline` (A): pure, so the rule is tested on constructed comparisons."""
     if not result.comparable:
         note = f"not comparable with {baseline}: {result.why_not}"
         return [
@@ -442,7 +454,7 @@ def _reproducible(ws: Workspace, report: dict[str, Any], retrain: bool) -> Crite
             "not checked (--no-retrain): a retrain with the same seed decides it",
         )
     from core.experiments.report import RunReport
-    from core.experiments.train import retrain_in_scratch
+    from core.experiments.training.run import retrain_in_scratch
 
     again = retrain_in_scratch(ws, RunReport.from_dict(report))
     if not again.same_run_id:

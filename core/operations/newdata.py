@@ -211,9 +211,10 @@ def _evaluate(
     import pandas as pd
 
     from core.data.snapshots import load_snapshot
-    from core.experiments.train import build_matrix, checked_module, resolve_inputs
+    from core.experiments.training.inputs import resolve_inputs
+    from core.experiments.training.matrix import build_matrix, checked_module
     from core.operations.artifacts import load_model
-    from core.verdicts.pairs import decide_rows
+    from core.stats.rows import decide_rows
 
     validation = ws.config.validation
     old_last = pd.Timestamp(old_end).normalize()

@@ -25,6 +25,8 @@ from core.experiments.report import FoldResult, Predictions, RunReport, finite
 if TYPE_CHECKING:
     from core.stats.decide import Decision
 
+from core.stats.rows import decide_rows
+
 
 @dataclass(frozen=True)
 class FoldDelta:
@@ -158,41 +160,6 @@ def _aligned(a: Predictions, b: Predictions) -> tuple[Any, Any, Any, Any, Any, s
     dates = np.asarray([a.time[i][:10] for i in left])
     folds = np.asarray(a.fold, dtype=int)[ia]
     return y_a, pa, pb, dates, folds, problem
-
-
-def decide_rows(
-    metric: str,
-    direction: str,
-    y: Any,
-    pred_a: Any,
-    pred_b: Any,
-    dates: Any,
-    folds: Any,
-    horizon: int,
-    min_effect: float = 0.0,
-) -> Decision | None:
-    """B against A on the rows both predicted, with the row-level test for `metric`, or None
-    when the metric has none (not a row mean, not AUC)."""
-    import numpy as np
-
-    from core.stats.decide import compare_losses
-    from core.stats.losses import ROW_MEAN_METRICS
-
-    if metric not in ROW_MEAN_METRICS and metric != "auc":
-        return None
-    keep = np.isfinite(pred_a) & np.isfinite(pred_b) & np.isfinite(y)
-    return compare_losses(
-        metric,
-        direction,
-        y[keep],
-        pred_a[keep],
-        pred_b[keep],
-        groups=dates[keep],
-        folds=folds[keep],
-        horizon=horizon,
-        min_effect=min_effect,
-        unit="dates",
-    )
 
 
 def compare_reports(

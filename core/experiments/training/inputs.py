@@ -9,7 +9,9 @@ from typing import Any
 
 from core.components.registry import ComponentInfo, get_component, load_hparams
 from core.config import ModelConfig
-from core.errors import ExitCode, FactoryError, UsageError
+from core.data.snapshots import snapshot_for
+from core.errors import UsageError
+from core.experiments.walkforward import validation_settings
 from core.ids import hash_inputs
 from core.workspace import Workspace
 
@@ -86,42 +88,6 @@ def choose_components(
     return versions
 
 
-def choose_snapshot(ws: Workspace, config: ModelConfig, snapshot: str | None) -> str:
-    """The snapshot asked for (of the model's dataset), else the newest one, else a new one."""
-    from core.data.snapshots import create_snapshot, get_manifest, latest_snapshot_id
-
-    if snapshot is not None:
-        manifest = get_manifest(ws, snapshot)
-        if manifest.get("dataset") != config.dataset:
-            raise FactoryError(
-                "snapshot_mismatch",
-                f"Snapshot {snapshot} is of dataset {manifest.get('dataset')!r}; model "
-                f"{config.name!r} trains on {config.dataset!r}",
-                hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
-                details={"snapshot": snapshot, "dataset": manifest.get("dataset")},
-                exit_code=ExitCode.USAGE,
-            )
-        return snapshot
-    latest = latest_snapshot_id(ws, config.dataset)
-    if latest is not None:
-        return latest
-    return create_snapshot(ws, config.dataset).id
-
-
-def validation_settings(ws: Workspace) -> dict[str, Any]:
-    """The `[validation]` settings a run's folds depend on (all of them go into its id)."""
-    validation = ws.config.validation
-    return {
-        "folds": validation.folds,
-        "gap_days": validation.gap_days,
-        "test_days": validation.test_days,
-        "window": validation.window,
-        "train_days": validation.train_days if validation.window == "sliding" else None,
-        "min_test_rows": validation.min_test_rows,
-        "early_stopping_days": validation.early_stopping_days,
-    }
-
-
 def resolve_inputs(
     ws: Workspace,
     model: str,
@@ -145,7 +111,7 @@ def resolve_inputs(
     )
     components = {kind: get_component(ws, kind, versions[kind]) for kind in COMPONENT_KINDS}
     hparam_values = load_hparams(components["hparams"], config.task)
-    snapshot_id = choose_snapshot(ws, config, snapshot)
+    snapshot_id = snapshot_for(ws, config, snapshot)
     dataset = ws.config.datasets[config.dataset]
     return RunInputs(
         model=config,
@@ -153,7 +119,7 @@ def resolve_inputs(
         components=components,
         hparams=dict(hparam_values),
         seed=ws.config.validation.seed,
-        validation=validation_settings(ws),
+        validation=validation_settings(ws.config.validation),
         time_column=dataset.time_column,
         entity_columns=list(dataset.entity_columns),
     )

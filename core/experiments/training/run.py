@@ -142,8 +142,8 @@ def train_once(
     from core.experiments.repro import reproducibility
     from core.experiments.training import baselines as naive
     from core.experiments.training.matrix import build_matrix, label_horizon, load_modules
+    from core.experiments.training.skill import versus_best_baseline
     from core.experiments.walkforward import check_gap, plan_folds
-    from core.verdicts.baselines import versus_best_baseline
 
     run_id = inputs.run_id
     started_at = clock.iso()
