@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean-venv
+.PHONY: demo test test-fast lint bench mutate clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check core tui tests bench
 	$(BIN)/ruff format --check core tui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Mutation testing of the decision rules (slow: minutes; not part of `make test`). Mutants
+# and results live in mutants/; prints killed / total per module and fails below 90%.
+mutate: $(STAMP)
+	$(BIN)/python -m tests.verdicts.mutation_scope run --min 90
 
 clean-venv:
 	rm -rf $(VENV)

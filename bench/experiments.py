@@ -72,8 +72,8 @@ def _timed(args: list[str], cwd: Path) -> float:
 
 def train_overhead(threads: int = 2) -> dict[str, Any]:
     from core.data.snapshots import create_snapshot
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         root = Path(tmp) / "ws"
@@ -104,9 +104,9 @@ def train_overhead(threads: int = 2) -> dict[str, Any]:
 
 def generate_runs(root: Path, count: int, template: dict[str, Any]) -> None:
     """`count` runs written through the real writers (report + index summary)."""
-    from core.atomic import write_json
     from core.experiments import index
-    from core.workspace import Workspace
+    from core.foundation.atomic import write_json
+    from core.foundation.workspace import Workspace
 
     ws = Workspace(root)
     have = len(list((root / "reports").glob("r-*.json")))
@@ -128,9 +128,9 @@ def cold(args: list[str], root: Path) -> float:
 def index_speed() -> list[dict[str, Any]]:
     from core.data.snapshots import create_snapshot
     from core.flows.training import train_run
-    from core.stamps import RACY_NS
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.stamps import RACY_NS
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:

@@ -30,11 +30,11 @@ APPEND_ROUNDS = 3
 
 def build_event_log(root: Path, events: int = EVENTS, days: int = DAYS, seed: int = 7) -> int:
     """A workspace at `root` whose log holds `events` events over the last `days` days,
-    written with the real writer (`core.events.emit`): bursts of commands from per-process
+    written with the real writer (`core.foundation.events.emit`): bursts of commands from per-process
     sessions and named assistant sessions, with domain events between them."""
-    import core.events as ev
-    from core import clock
-    from core.workspace_init import init_workspace
+    import core.foundation.events as ev
+    from core.foundation import clock
+    from core.foundation.workspace_init import init_workspace
 
     init_workspace(root)
     events_dir = root / "logs" / "events"
@@ -128,10 +128,10 @@ def cold_times(args: list[str], workspace: Path, runs: int = COLD_RUNS) -> list[
 
 def history_read_json(workspace: Path) -> tuple[float, int]:
     """Seconds and rows for reading the last 7 days' events with plain `json` (the reader
-    `core.history` uses), for comparison with DuckDB doing the same."""
-    from core import clock
-    from core.history import _read, partitions_in_range
-    from core.timeparse import resolve_range
+    `core.overview.history` uses), for comparison with DuckDB doing the same."""
+    from core.foundation import clock
+    from core.foundation.timeparse import resolve_range
+    from core.overview.history import _read, partitions_in_range
 
     started = time.perf_counter()
     time_range = resolve_range("7d", None, None)
@@ -143,11 +143,11 @@ def history_read_json(workspace: Path) -> tuple[float, int]:
 
 
 def history_full(workspace: Path) -> tuple[float, int]:
-    """Seconds and sessions for `core.history.history` as `factory history --since 7d`
+    """Seconds and sessions for `core.overview.history.history` as `factory history --since 7d`
     runs it (read, cluster, describe the 20 newest sessions)."""
-    from core.history import history
-    from core.timeparse import resolve_range
-    from core.workspace import Workspace
+    from core.foundation.timeparse import resolve_range
+    from core.foundation.workspace import Workspace
+    from core.overview.history import history
 
     started = time.perf_counter()
     result = history(Workspace(workspace), resolve_range("7d", None, None))
@@ -160,8 +160,8 @@ def history_read_duckdb(workspace: Path) -> tuple[float, int]:
     started = time.perf_counter()
     import duckdb
 
-    from core.history import partitions_in_range
-    from core.timeparse import resolve_range
+    from core.foundation.timeparse import resolve_range
+    from core.overview.history import partitions_in_range
 
     time_range = resolve_range("7d", None, None)
     parts = partitions_in_range(workspace / "logs" / "events", time_range)
@@ -181,7 +181,7 @@ def history_read_duckdb(workspace: Path) -> tuple[float, int]:
 
 
 def _writer(events_dir: str, writer: int, count: int, go: Any) -> None:
-    from core.events import emit
+    from core.foundation.events import emit
 
     go.wait()
     for index in range(count):

@@ -60,7 +60,7 @@ def _drift_child(which: str, rows: int) -> dict[str, Any]:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from core.config import DriftConfig
+    from core.foundation.config import DriftConfig
     from core.operations.drift import compare_frames
 
     reference, current = make_frames(rows)
@@ -116,9 +116,9 @@ def _predict_workspace(root: Path, rows: int) -> tuple[Any, str]:
 
     from core.data.snapshots import create_snapshot, load_snapshot
     from core.flows.training import train_run
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
     from core.operations.tiers import promote
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
 
     init_workspace(root)
     (root / "components" / "hparams").mkdir(parents=True, exist_ok=True)

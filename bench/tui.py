@@ -100,10 +100,10 @@ def synthetic_report(i: int, rng: random.Random) -> dict[str, Any]:
 
 
 def build(root: Path, runs: int = RUNS) -> Any:
-    from core.atomic import write_json
     from core.experiments.index import write_summary
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.atomic import write_json
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     init_workspace(root)
     ws = Workspace(root)
@@ -157,8 +157,8 @@ async def live_refresh(
     """Seconds from an event written (as another pane's command writes it) to the Overview
     showing its session, each round started at rest (by default: past the racy-stamp window,
     during which every poll rescans)."""
-    from core import events
-    from core.stamps import RACY_NS
+    from core.foundation import events
+    from core.foundation.stamps import RACY_NS
     from tui.app import FactoryApp
 
     app = FactoryApp(ws)  # the default poll interval, as people run it
@@ -189,7 +189,7 @@ def launch_in_fresh_process(root: Path, read_overview_first: bool = False) -> di
     """Each launch in its own interpreter, so no import or memo of an earlier one helps."""
     code = (
         "import asyncio, json, sys, time; t0 = time.perf_counter(); "
-        "from pathlib import Path; from core.workspace import Workspace; import bench.tui as b; "
+        "from pathlib import Path; from core.foundation.workspace import Workspace; import bench.tui as b; "
         "import tui.app; "
         "imported = time.perf_counter() - t0; "
         f"r = asyncio.run(b.launch(Workspace(Path({str(root)!r})), {read_overview_first})); "
@@ -224,7 +224,7 @@ def main() -> None:
             print(f"skipped: {exc.name} is not available in this build", file=sys.stderr)
             return
         print(f"workspace with {RUNS:,} runs written in {time.perf_counter() - started:.1f} s")
-        from core.stamps import RACY_NS
+        from core.foundation.stamps import RACY_NS
 
         time.sleep(RACY_NS / 1e9)  # at rest: a read this soon after a write rescans by design
         print(

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.foundation import build_event_log
-from core.events import event_files, read_events
-from core.history import history
-from core.timeparse import resolve_range
-from core.workspace import Workspace
+from core.foundation.events import event_files, read_events
+from core.foundation.timeparse import resolve_range
+from core.foundation.workspace import Workspace
+from core.overview.history import history
 from tests.conftest import REPO
 
 

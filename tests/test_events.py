@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.events import emit, event_files, read_events
+from core.foundation.events import emit, event_files, read_events
 from tests.conftest import run_factory
 
 WRITERS = 4

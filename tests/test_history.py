@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-import core.events as events_module
-from core.errors import UsageError
-from core.history import history, recent_sessions
-from core.timeparse import parse_when, resolve_range
-from core.workspace import Workspace
+import core.foundation.events as events_module
+from core.foundation.errors import UsageError
+from core.foundation.timeparse import parse_when, resolve_range
+from core.foundation.workspace import Workspace
+from core.overview.history import history, recent_sessions
 from tests.conftest import run_factory
 
 NOW = "2026-11-26T15:00:00Z"  # a Thursday

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.errors import FactoryError
-from core.store import locked_connection, run_query
-from core.workspace import Workspace
+from core.foundation.errors import FactoryError
+from core.foundation.workspace import Workspace
+from core.lens.store import locked_connection, run_query
 from tests.conftest import run_factory
 
 SECRET = "FACTORY-SECRET-7f3a9c"

@@ -62,7 +62,7 @@ def test_history_json_imports_no_heavy_library(workspace: Path) -> None:
 def test_import_core_does_not_import_textual() -> None:
     code = (
         "import sys, core\n"
-        "import core.cli.main, core.status, core.history, core.store, core.render.rich_text\n"
+        "import core.cli.main, core.overview.status, core.overview.history, core.lens.store, core.render.rich_text\n"
         "print(','.join(m for m in ('textual', 'tui') if m in sys.modules))"
     )
     proc = subprocess.run(

@@ -19,7 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tui import data, watch
 from tui.messages import CompareRuns, OpenRun, WorkspaceChanged
 from tui.nav import SCREENS

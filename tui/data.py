@@ -11,7 +11,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 
 class Unavailable(Exception):
@@ -28,14 +28,14 @@ def _module(name: str) -> ModuleType:
 
 
 def _plain(value: Any) -> Any:
-    from core.plain import to_plain
+    from core.foundation.plain import to_plain
 
     return to_plain(value)
 
 
 def status(ws: Workspace) -> dict[str, Any]:
     """`factory status --json`: `data` plus the envelope's `next`."""
-    from core.status import workspace_status
+    from core.overview.status import workspace_status
 
     result = workspace_status(ws)
     data: dict[str, Any] = _plain(result)
@@ -78,26 +78,26 @@ def compare(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
 
 def card(ws: Workspace, model: str) -> dict[str, Any]:
     """`factory card MODEL --json`."""
-    cards = _module("core.cards.api")
+    cards = _module("core.records.api")
     result: dict[str, Any] = _plain(cards.read_card(ws, model))
     return result
 
 
 def card_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """`factory cards --json` `cards`: models in factory.toml and card files."""
-    cards = _module("core.cards.api")
+    cards = _module("core.records.api")
     return [_plain(summary) for summary in cards.list_cards(ws)]
 
 
 def adr_list(ws: Workspace) -> list[dict[str, Any]]:
     """`factory adr list --json` `adrs`."""
-    adrs = _module("core.adrs")
+    adrs = _module("core.records.adrs")
     return list(_plain(adrs.list_adrs(ws))["adrs"])
 
 
 def adr_show(ws: Workspace, number: int) -> dict[str, Any]:
     """`factory adr show N --json`."""
-    adrs = _module("core.adrs")
+    adrs = _module("core.records.adrs")
     result: dict[str, Any] = _plain(adrs.AdrDetail(adrs.get_adr(ws, number)))
     return result
 
@@ -110,8 +110,8 @@ def history(
     limit: int | None = 20,
 ) -> dict[str, Any]:
     """`factory history --since SINCE [--all] --json` (`since=None`: everything)."""
-    module = _module("core.history")
-    from core.timeparse import resolve_range
+    module = _module("core.overview.history")
+    from core.foundation.timeparse import resolve_range
 
     time_range = resolve_range(since, None, None)
     result: dict[str, Any] = _plain(
@@ -122,13 +122,13 @@ def history(
 
 def query(ws: Workspace, sql: str, limit: int = 1000) -> dict[str, Any]:
     """`factory query SQL --json`."""
-    from core.store import run_query
+    from core.lens.store import run_query
 
     result: dict[str, Any] = _plain(run_query(ws, sql, limit=limit))
     return result
 
 
 def tables(ws: Workspace) -> list[dict[str, Any]]:
-    from core.store import list_tables
+    from core.lens.store import list_tables
 
     return list(_plain(list_tables(ws))["tables"])

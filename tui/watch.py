@@ -11,8 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from core import stamps
-from core.workspace import Workspace
+from core.foundation import stamps
+from core.foundation.workspace import Workspace
 
 AREAS = ("config", "reports", "cards", "adrs", "events", "index")
 Signature = tuple[tuple[str, int, int], ...]
@@ -71,7 +71,7 @@ def _index(state_dir: Path) -> Signature:
 
 
 def _settle(signature: Signature) -> Signature:
-    """An area stat'ed within `core.stamps.RACY_NS` of a write counts as moved on every poll,
+    """An area stat'ed within `core.foundation.stamps.RACY_NS` of a write counts as moved on every poll,
     so a second write in the tick of the last poll shows up on the next one."""
     mtimes = [mtime for name, mtime, _ in signature if name != "partitions"]
     return signature if stamps.settled(*mtimes) else (*signature, ("unsettled", time.time_ns(), 0))

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from core.cli.registry import Command, Context, Reply
-from core.errors import ExitCode, FactoryError, UsageError
+from core.foundation.errors import ExitCode, FactoryError, UsageError
 
 
 @cache
@@ -136,7 +136,7 @@ def _emit_command_event(
     except FactoryError:
         return
     try:
-        from core.events import emit
+        from core.foundation.events import emit
 
         emit(
             workspace.events_dir,
@@ -160,7 +160,7 @@ def _print(
     reply: Reply | None,
     error: FactoryError | None,
 ) -> None:
-    from core.plain import to_plain
+    from core.foundation.plain import to_plain
 
     if output == "json":
         from core.render import envelope
@@ -219,7 +219,7 @@ def run(argv: list[str]) -> int:
     ctx = Context(args=args, command=cmd.name, output=output)
     started = time.perf_counter()
     try:
-        from core.events import session_id
+        from core.foundation.events import session_id
 
         session_id()  # refuse a bad FACTORY_SESSION before doing anything unlogged
         if cmd.needs_workspace:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from core.errors import ExitCode
-from core.workspace import Workspace, find_workspace
+from core.foundation.errors import ExitCode
+from core.foundation.workspace import Workspace, find_workspace
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ features (`features/<version>.py`)
     several rows. Compute lags and rolling windows per entity
     (`frame.groupby(list(entity_columns))`) and only from rows at or before each row's time:
     `factory check features VERSION` recomputes the features on history cut at several dates
-    and fails if any row before the cut changes. Raise `core.errors.FactoryError` (see
+    and fails if any row before the cut changes. Raise `core.foundation.errors.FactoryError` (see
     `require_columns`) when a column you need is missing, so the user learns which column and
     which file.
     `CATEGORICAL: list[str]` (optional) names output columns CatBoost treats as categorical;
@@ -91,7 +91,7 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 
 Check = Callable[[Any], str | None]
 """A value check: None when the value is fine, else what is wrong with it."""

@@ -26,8 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from core.errors import ExitCode, FactoryError
-from core.ids import NAME_PATTERN, validate_name
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.ids import NAME_PATTERN, validate_name
 
 BUILTIN_ROOT = Path(__file__).resolve().parent
 

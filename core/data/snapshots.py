@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import clock
-from core.atomic import write_json
-from core.config import DatasetConfig, ModelConfig
-from core.errors import DataInvalidError, ExitCode, FactoryError
-from core.ids import validate_name
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import write_json
+from core.foundation.config import DatasetConfig, ModelConfig
+from core.foundation.errors import DataInvalidError, ExitCode, FactoryError
+from core.foundation.ids import validate_name
+from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,7 +97,7 @@ def snapshot_dir(ws: Workspace, snapshot_id: str) -> Path:
 def get_manifest(ws: Workspace, snapshot_id: str) -> dict[str, Any]:
     path = snapshot_dir(ws, snapshot_id) / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FactoryError(
             "unknown_snapshot",
@@ -105,6 +105,7 @@ def get_manifest(ws: Workspace, snapshot_id: str) -> dict[str, Any]:
             hint="List snapshots with `factory data list`; create one with `factory data snapshot`.",
             details={"snapshot_id": snapshot_id},
         ) from None
+    return manifest
 
 
 def list_manifests(ws: Workspace, dataset: str | None = None) -> list[dict[str, Any]]:
@@ -205,7 +206,7 @@ def create_snapshot(
         with contextlib.suppress(OSError):
             shutil.rmtree(staging)
         raise
-    from core.events import emit
+    from core.foundation.events import emit
 
     emit(
         ws.events_dir,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 
 if TYPE_CHECKING:
     import pandas as pd

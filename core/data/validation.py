@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.components.registry import ComponentInfo, get_component, load_module
-from core.config import DatasetConfig
 from core.data.sources import SourceFrame
+from core.foundation.config import DatasetConfig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +54,7 @@ class ValidationReport:
     None when the time column is missing."""
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {
             "dataset": self.dataset,

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import stamps
-from core.atomic import write_json, write_text
-from core.errors import FactoryError
-from core.ids import validate_name
-from core.workspace import Workspace
+from core.foundation import stamps
+from core.foundation.atomic import write_json, write_text
+from core.foundation.errors import FactoryError
+from core.foundation.ids import validate_name
+from core.foundation.workspace import Workspace
 
 SUMMARY_VERSION = 2
 COMPACT_FORMAT = 2
@@ -95,7 +95,7 @@ def _num(value: Any) -> float | None:
 
 def cohort_key(snapshot_id: Any, validation: Any, labels: Any) -> str:
     """What two runs must share to be compared: the same rows, folds and target."""
-    from core.ids import hash_inputs
+    from core.foundation.ids import hash_inputs
 
     return (
         "c-"
@@ -352,7 +352,7 @@ def _compact(
 _CACHE: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
 """Per workspace: (mtimes of the reports and summaries folders, summaries). Every write is a
 rename into one of those folders, which changes its mtime; only settled mtimes are stored
-(`core.stamps`), so a write in the same tick cannot hide behind an unchanged one. Other
+(`core.foundation.stamps`), so a write in the same tick cannot hide behind an unchanged one. Other
 processes' writes need no signal: a long-lived reader (the dashboard) just reads again."""
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from core import clock
-from core.atomic import file_lock, write_json
-from core.events import emit
-from core.ids import hash_inputs
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import file_lock, write_json
+from core.foundation.events import emit
+from core.foundation.ids import hash_inputs
+from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
     from core.experiments.pit import PitResult

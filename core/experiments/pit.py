@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.errors import FactoryError, UsageError
-from core.workspace import Workspace
+from core.foundation.errors import FactoryError, UsageError
+from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,7 +109,7 @@ class PitResult:
     summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {name: to_plain(getattr(self, name)) for name in self.__dataclass_fields__}
 
@@ -249,15 +249,17 @@ def same_cells(
     old_text: tuple[np.ndarray, np.ndarray] | None = None,
     new_text: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Per row: is the cut-history value the full-history value? Numbers within a relative
-    `TOLERANCE` (NaN equals NaN, inf equals inf); otherwise text must match exactly and a
-    missing value equals only a missing value."""
+    """Per row: is the cut-history value the full-history value? Finite numbers within a
+    relative `TOLERANCE` (NaN equals NaN, an infinity only the same infinity); otherwise text
+    must match exactly and a missing value equals only a missing value."""
     import numpy as np
 
     if old_numbers is not None and new_numbers is not None:
         a, b = old_numbers, new_numbers
         with np.errstate(invalid="ignore"):
             close = np.abs(a - b) <= TOLERANCE * np.maximum(np.abs(a), np.abs(b))
+        # an infinity is within any relative tolerance of anything: only == may match it
+        close &= np.isfinite(a) & np.isfinite(b)
         result: np.ndarray = (a == b) | (np.isnan(a) & np.isnan(b)) | close
         return result
     assert old_text is not None and new_text is not None
@@ -654,6 +656,6 @@ class FeatureCheck:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {name: to_plain(getattr(self, name)) for name in self.__dataclass_fields__}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.experiments import index
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 # --------------------------------------------------------------------------- components
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 from typing import Any, TypeGuard
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 
 def load_report(ws: Workspace, run_id: str) -> dict[str, Any] | None:
     """The full report of `run_id`, or None when there is none."""
-    from core.errors import FactoryError
     from core.experiments import index
+    from core.foundation.errors import FactoryError
 
     try:
         report = index.load_report(ws, run_id)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from core.config import ValidationConfig
-from core.errors import ExitCode, FactoryError
+from core.foundation.config import ValidationConfig
+from core.foundation.errors import ExitCode, FactoryError
 
 if TYPE_CHECKING:
     import numpy as np

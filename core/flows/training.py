@@ -1,7 +1,7 @@
 """`train_run`: train a model and remember the run on its card, carrying out a plan.
 
 The experiments layer trains (`core.experiments.training.run.run_training`); the records
-layer remembers (`core.cards.api.record_run`, `get_plan`). This is where they meet, so neither
+layer remembers (`core.records.api.record_run`, `get_plan`). This is where they meet, so neither
 imports the other."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 from core.experiments.training.fit import Progress
 from core.experiments.training.inputs import resolve_inputs
 from core.experiments.training.run import TrainResult, run_training
-from core.ids import validate_name
-from core.workspace import Workspace
+from core.foundation.ids import validate_name
+from core.foundation.workspace import Workspace
 
 
 def train_run(
@@ -32,8 +32,8 @@ def train_run(
 ) -> TrainResult:
     """Train `model` (components default to factory.toml's, or the plan's), or return the
     existing run with the same inputs; the card records the run and checks its plan."""
-    from core.cards.api import get_plan, record_run
-    from core.errors import UsageError
+    from core.foundation.errors import UsageError
+    from core.records.api import get_plan, record_run
 
     plan_components: dict[str, str] | None = None
     if plan_id is not None:

@@ -18,7 +18,7 @@ from itertools import combinations
 from typing import Any
 
 from core.experiments.readers import component_versions, hparam_values, model_reports
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 
 @dataclass(frozen=True)

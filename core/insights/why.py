@@ -17,8 +17,8 @@ from typing import Any
 
 from core.experiments.readers import component_versions, load_report, model_reports, primary
 from core.experiments.report import RunReport
+from core.foundation.workspace import Workspace
 from core.verdicts.pairs import compare_reports
-from core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _unique_version(ws: Workspace, kind: str, version: str) -> list[str]:
     """The bare version name as a needle too, but only when no other kind has a version of
     that name: `h2` can then only mean `hparams/h2`."""
     from core.components.registry import list_components
-    from core.errors import FactoryError
+    from core.foundation.errors import FactoryError
 
     try:
         others = [c for c in list_components(ws) if c.version == version and c.kind != kind]
@@ -140,10 +140,10 @@ def _unique_version(ws: Workspace, kind: str, version: str) -> list[str]:
 
 
 def why_component(ws: Workspace, ref: str) -> WhyResult:
-    from core.adrs import mentions, mentions_any
-    from core.cards.api import _card_models, card_path, read_card
     from core.components.registry import get_component, parse_ref
-    from core.errors import FactoryError
+    from core.foundation.errors import FactoryError
+    from core.records.adrs import mentions, mentions_any
+    from core.records.api import _card_models, card_path, read_card
 
     kind, version = parse_ref(ref)
     component = f"{kind}/{version}"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.atomic import file_lock, write_json
-from core.errors import ExitCode, FactoryError
-from core.events import emit
-from core.ids import hash_inputs
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import file_lock, write_json
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.events import emit
+from core.foundation.ids import hash_inputs
+from core.foundation.workspace import Workspace
 
 ALERT_KINDS = ("drift", "gate_failed", "rollback", "new_data_no_help")
 ALERT_ID = re.compile(r"^al-[0-9a-f]{12}$")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
+from core.foundation.workspace import Workspace
 from core.operations.common import read_json
-from core.workspace import Workspace
 
 
 def load_model(ws: Workspace, report: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:

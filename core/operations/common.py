@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.config import DatasetConfig, ModelConfig
-from core.errors import DataInvalidError, ExitCode, FactoryError
-from core.workspace import Workspace
+from core.foundation.config import DatasetConfig, ModelConfig
+from core.foundation.errors import DataInvalidError, ExitCode, FactoryError
+from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd

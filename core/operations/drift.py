@@ -42,14 +42,14 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from core import clock
-from core.atomic import atomic_path, write_json
-from core.config import DriftConfig
-from core.errors import ExitCode, FactoryError, UsageError
-from core.ids import hash_inputs, validate_name
+from core.foundation import clock
+from core.foundation.atomic import atomic_path, write_json
+from core.foundation.config import DriftConfig
+from core.foundation.errors import ExitCode, FactoryError, UsageError
+from core.foundation.ids import hash_inputs, validate_name
+from core.foundation.workspace import Workspace
 from core.operations.common import compute_features, model_config, read_json, validated_file
 from core.stats.multiple import benjamini_hochberg
-from core.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -615,7 +615,7 @@ def check_drift(
     with atomic_path(ws.reports_dir / f"{drift_id}.html") as tmp, _quiet():
         snapshot.save_html(str(tmp))
     write_json(path, {"schema": DRIFT_SCHEMA, **result.to_dict()})
-    from core.events import emit
+    from core.foundation.events import emit
 
     emit(
         ws.events_dir,

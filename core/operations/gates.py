@@ -37,15 +37,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core import clock
-from core.atomic import write_json
-from core.errors import FactoryError, UsageError
-from core.ids import hash_inputs
+from core.foundation import clock
+from core.foundation.atomic import write_json
+from core.foundation.errors import FactoryError, UsageError
+from core.foundation.ids import hash_inputs
+from core.foundation.workspace import Workspace
 from core.operations.common import check_tier, load_run, model_config, read_json
-from core.workspace import Workspace
 
 if TYPE_CHECKING:
-    from core.config import GateConfig
+    from core.foundation.config import GateConfig
     from core.verdicts.pairs import RunComparison
 
 GATE_SCHEMA = "factory.gate/2"
@@ -598,7 +598,7 @@ def _drift(ws: Workspace, report: dict[str, Any], newest: str | None, tier: str)
 
 def evaluate_gate(ws: Workspace, run_ref: str, tier: str, *, retrain: bool = True) -> GateResult:
     """Judge a run for `tier`; writes `reports/gate-<id>.json` once per distinct input."""
-    from core.events import emit
+    from core.foundation.events import emit
     from core.operations.tier_state import read_tiers
 
     check_tier(tier)

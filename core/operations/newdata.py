@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.atomic import write_json
-from core.errors import FactoryError, UsageError
-from core.ids import hash_inputs
+from core.foundation.atomic import write_json
+from core.foundation.errors import FactoryError, UsageError
+from core.foundation.ids import hash_inputs
+from core.foundation.workspace import Workspace
 from core.operations.common import load_run, model_config, read_json
-from core.workspace import Workspace
 
 NEWDATA_SCHEMA = "factory.check.new_data/1"
 MIN_WINDOW_DAYS = 7
@@ -151,7 +151,7 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
     new_end = str((manifest.get("time_range") or [None, None])[1])
     result = _evaluate(ws, model, report, new_snapshot, old_end, new_end, base, min_delta)
     write_json(path, {"schema": NEWDATA_SCHEMA, **result.to_dict()})
-    from core.events import emit
+    from core.foundation.events import emit
 
     emit(
         ws.events_dir,

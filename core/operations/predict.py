@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import clock
-from core.atomic import atomic_path, write_json
-from core.errors import ExitCode, FactoryError, UsageError
-from core.events import emit, session_id
-from core.ids import hash_inputs, validate_name
+from core.foundation import clock
+from core.foundation.atomic import atomic_path, write_json
+from core.foundation.errors import ExitCode, FactoryError, UsageError
+from core.foundation.events import emit, session_id
+from core.foundation.ids import hash_inputs, validate_name
+from core.foundation.workspace import Workspace
 from core.operations.artifacts import load_model, refuse_changed
 from core.operations.common import (
     compute_features,
@@ -39,7 +40,6 @@ from core.operations.common import (
     read_json,
     validated_file,
 )
-from core.workspace import Workspace
 
 if TYPE_CHECKING:
     import numpy as np
@@ -185,7 +185,7 @@ def predict_file(
     frame = frame.sort_values(time_column, kind="mergesort").reset_index(drop=True)
     keep = np.ones(len(frame), dtype=bool)
     if start is not None:
-        from core.timeparse import parse_day
+        from core.foundation.timeparse import parse_day
 
         day = parse_day(start, "--from")
         if day is None:
@@ -503,7 +503,7 @@ def trace(ws: Workspace, request_id: str) -> TraceResult:
         snapshot = {"id": report.get("snapshot_id"), "missing": True}
     entry = None
     history: list[dict[str, Any]] = []
-    from core.cards.api import read_card
+    from core.records.api import read_card
 
     card = read_card(ws, str(report.get("model")))
     entry = next((e for e in card.entries if e.get("run_id") == run_id), None)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import clock
+from core.foundation import clock
+from core.foundation.workspace import Workspace
 from core.operations.common import TIERS, model_config
-from core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def normalize(meta: dict[str, Any]) -> dict[str, Any]:
 
 def read_tiers(ws: Workspace, model: str) -> dict[str, Any]:
     """`{staging, prod, previous: {staging, prod}}` from the model's card."""
-    from core.cards.api import read_card
+    from core.records.api import read_card
 
     model_config(ws, model)
     return normalize(read_card(ws, model).meta)
@@ -63,7 +63,7 @@ def history_of(meta: dict[str, Any]) -> list[dict[str, Any]]:
 def tiers_at(ws: Workspace, model: str, at: str | None = None) -> TiersResult:
     """What held each tier at `at` (a WHEN such as `2026-11-20`, `yesterday`, `3d`), replayed
     from the card's tier history; now when `at` is None."""
-    from core.cards.api import read_card
+    from core.records.api import read_card
 
     model_config(ws, model)
     meta = read_card(ws, model).meta
@@ -73,7 +73,7 @@ def tiers_at(ws: Workspace, model: str, at: str | None = None) -> TiersResult:
         return TiersResult(
             model, None, {t: tiers.get(t) for t in TIERS}, tiers["previous"], history
         )
-    from core.timeparse import parse_when
+    from core.foundation.timeparse import parse_when
 
     moment = clock.iso(parse_when(at, flag="--at", end_of_day=True))
     state: dict[str, str | None] = {t: None for t in TIERS}

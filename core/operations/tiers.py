@@ -4,7 +4,7 @@ The model card's frontmatter is the registry (adrs/0014-gates-and-tiers.md):
 `tiers: {staging: run|None, prod: run|None, previous: {staging: run|None, prod: run|None}}`
 and `tier_history: [{ts, tier, run_id, previous_run_id, action, reason, gate_id}]`, with
 action one of promote, rollback, override. Every change happens inside the card's lock
-(`core.cards.api.update_card`) and is checked against the state read *inside* the lock, so
+(`core.records.api.update_card`) and is checked against the state read *inside* the lock, so
 two processes promoting at once leave one winner and a consistent card.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import clock
-from core.errors import ExitCode, FactoryError, UsageError
-from core.events import emit
+from core.foundation import clock
+from core.foundation.errors import ExitCode, FactoryError, UsageError
+from core.foundation.events import emit
+from core.foundation.workspace import Workspace
 from core.operations.common import check_tier, load_run, model_config
 from core.operations.tier_state import history_of, incumbent_for, normalize, read_tiers
-from core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = No
     """Move a run into `tier`. Needs a passing gate verdict for that tier that is still
     current (same incumbent, same gate settings, same newest data), or `override` (a reason,
     recorded in the card, the events and an ADR). Prod only from staging."""
-    from core.cards.api import update_card
     from core.operations import gates
+    from core.records.api import update_card
 
     check_tier(tier)
     report = load_run(ws, run_ref)
@@ -181,12 +181,8 @@ def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = No
 
 def _override_adr(
     ws: Workspace, model: str, run_id: str, tier: str, reason: str, gate_id: str | None
-) -> str | None:
-    from core.modules import import_if_present
-
-    if not import_if_present("core.adrs"):
-        return None
-    from core.adrs import new_adr
+) -> str:
+    from core.records.adrs import new_adr
 
     adr = new_adr(
         ws,
@@ -204,7 +200,7 @@ def _override_adr(
 
 def rollback(ws: Workspace, model: str, reason: str, tier: str = "prod") -> TierChange:
     """Put the tier's previous champion back (and raise an alert)."""
-    from core.cards.api import update_card
+    from core.records.api import update_card
 
     check_tier(tier)
     model_config(ws, model)

@@ -5,6 +5,6 @@ They only render what core functions return; none computes anything.
 
 from __future__ import annotations
 
-from core.plain import to_plain
+from core.foundation.plain import to_plain
 
 __all__ = ["to_plain"]

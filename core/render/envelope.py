@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 
 
 def success(command: str, schema: str, data: Any, next_commands: list[str]) -> dict[str, Any]:

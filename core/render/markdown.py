@@ -22,10 +22,8 @@ RENDERER_MODULES = [
 
 
 def _load_custom() -> None:
-    from core.modules import import_if_present
-
-    for module in RENDERER_MODULES:
-        import_if_present(module)
+    # Imported for their registrations; the render layer's explicit catalog replaces this.
+    from core.render import experiments_md, md_views, operations_md, records_md  # noqa: F401
 
 
 def _cell(value: Any) -> str:

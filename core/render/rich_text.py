@@ -29,10 +29,8 @@ would wrap every cell at 80 columns."""
 
 
 def _load_custom() -> None:
-    from core.modules import import_if_present
-
-    for module in RENDERER_MODULES:
-        import_if_present(module)
+    # Imported for their registrations; the render layer's explicit catalog replaces this.
+    from core.render import experiments_rich, operations_rich, records_rich, rich_views  # noqa: F401
 
 
 def cell(value: Any) -> str:

@@ -9,9 +9,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ExitCode, FactoryError
 from core.experiments import index
-from core.workspace import Workspace
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class CompareResult:
     summary: str
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {name: to_plain(getattr(self, name)) for name in self.__dataclass_fields__}
 

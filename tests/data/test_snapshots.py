@@ -250,7 +250,7 @@ def test_user_dataset_several_rows_per_date(workspace: Path) -> None:
     assert manifest["entity_columns"] == ["store"]
 
     from core.data.snapshots import load_snapshot
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     frame = load_snapshot(Workspace(workspace), manifest["id"])
     assert frame["day"].is_monotonic_increasing

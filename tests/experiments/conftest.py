@@ -15,8 +15,8 @@ TINY = "# Tiny model for tests: 30 trees.\niterations = 30\nlearning_rate = 0.2\
 def make_workspace(root: Path) -> Path:
     """A fresh workspace with a `tiny` hparams version (30 trees) and the weather snapshot."""
     from core.data.snapshots import create_snapshot
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     init_workspace(root)
     # The leak check before a first training runs to a time budget; the check itself is
@@ -35,7 +35,7 @@ def make_workspace(root: Path) -> Path:
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Three tiny runs, trained once: rain with weather_v2 and weather_v1, temp with v2."""
     from core.flows.training import train_run
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     root = make_workspace(tmp_path_factory.mktemp("trained") / "ws")
     ws = Workspace(root)

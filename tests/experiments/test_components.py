@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.components.registry import get_component, list_components, load_module
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 from tests.conftest import run_factory
 
 
@@ -233,7 +233,7 @@ CONTRACT_BREAKS = {
 def test_a_module_breaking_its_contract_is_refused_on_load_naming_the_name(
     workspace: Path, case: str
 ) -> None:
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     kind, source, name, line = CONTRACT_BREAKS[case]
     path = own_component(workspace, kind, f"{case}_v1", source)
@@ -299,7 +299,7 @@ def test_every_builtin_module_meets_its_contract() -> None:
 
 def test_hparams_of_the_wrong_type_are_refused_with_file_line_and_type(workspace: Path) -> None:
     from core.components.registry import load_hparams
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     path = own_component(
         workspace, "hparams", "bad", '# Wrong type.\niterations = 30\ndepth = "six"\n'
@@ -315,7 +315,7 @@ def test_hparams_of_the_wrong_type_are_refused_with_file_line_and_type(workspace
 
 def test_an_unknown_hparam_is_refused_with_a_suggestion(workspace: Path) -> None:
     from core.components.registry import load_hparams
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     path = own_component(workspace, "hparams", "typo", "iterations = 30\ndept = 6\n")
     with pytest.raises(FactoryError) as caught:
@@ -337,7 +337,7 @@ def test_an_unknown_hparam_is_refused_with_a_suggestion(workspace: Path) -> None
 )
 def test_other_bad_hparams_are_refused(workspace: Path, text: str, key: str, words: str) -> None:
     from core.components.registry import load_hparams
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     own_component(workspace, "hparams", "other", text)
     with pytest.raises(FactoryError) as caught:
@@ -347,7 +347,7 @@ def test_other_bad_hparams_are_refused(workspace: Path, text: str, key: str, wor
 
 def test_valid_hparams_load_as_written(workspace: Path) -> None:
     from core.components.registry import load_hparams, load_toml
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     ws = Workspace(workspace)
     own_component(

@@ -24,7 +24,7 @@ from core.experiments.pit import (
     plan_cuts,
     same_cells,
 )
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.conftest import REPO
 
 OLD_CUT_QUANTILES = (0.2, 0.4, 0.6, 0.8, 0.95)
@@ -345,7 +345,7 @@ def test_a_full_check_reports_full_coverage(ws: Workspace) -> None:
 def test_cuts_a_module_cannot_build_are_reported_and_not_counted_as_checked(
     ws: Workspace,
 ) -> None:
-    from core.errors import FactoryError
+    from core.foundation.errors import FactoryError
 
     result = check_point_in_time(ws, "needs_30_rows")
     assert result.ok is True and result.budget_exhausted is False
@@ -439,7 +439,7 @@ def build(frame, time_column, entity_columns):
 def test_several_rows_per_date_are_cut_by_date_and_leaks_found_per_entity(
     tmp_path: Path,
 ) -> None:
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     root = tmp_path / "shop"
     init_workspace(root)
@@ -610,7 +610,7 @@ def test_reading_the_memory_imports_no_pandas(ws: Workspace) -> None:
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from core.workspace import Workspace\n"
+        "from core.foundation.workspace import Workspace\n"
         "from core.experiments.leaks import pit_state, failed_versions\n"
         f"ws = Workspace(Path({str(ws.root)!r}))\n"
         "state, failed = pit_state(ws, 'feat_v1', 'aaaa'), failed_versions(ws)\n"

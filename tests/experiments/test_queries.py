@@ -73,8 +73,8 @@ def test_curves_per_fold_learn_and_validation(trained: dict[str, Any]) -> None:
 
 
 def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
+    from core.foundation.workspace import Workspace
     from core.verdicts.compare import compare_runs
-    from core.workspace import Workspace
 
     ran = run_factory(
         "compare", trained["rain_v1"], trained["rain_v2"], "--json", cwd=trained["root"]
@@ -107,8 +107,8 @@ def test_compare_is_paired_on_the_same_windows(trained: dict[str, Any]) -> None:
 
 
 def test_compare_minimize_metric_orients_the_verdict(trained: dict[str, Any]) -> None:
+    from core.foundation.workspace import Workspace
     from core.verdicts.compare import compare_runs
-    from core.workspace import Workspace
 
     same = compare_runs(Workspace(trained["root"]), trained["temp"], trained["temp"])
     assert same.mean_delta == 0 and same.verdict == "inconclusive" and same.ties == 4
@@ -194,12 +194,12 @@ def test_views_answer_from_runs_and_are_empty_in_a_fresh_workspace(
 
 def test_index_compacts_rebuilds_and_follows_reports(trained: dict[str, Any]) -> None:
     from core.experiments import index
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     root = trained["root"]
     ws = Workspace(root)
     template = json.loads((root / "reports" / f"{trained['temp']}.json").read_text())
-    from core.atomic import write_json
+    from core.foundation.atomic import write_json
 
     for n in range(70):
         run_id = f"r-fake{n:08d}"
@@ -232,7 +232,7 @@ READER = """
 import json, sys
 from pathlib import Path
 from core.experiments import index
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 ws = Workspace(Path(sys.argv[1]))
 seen = []
 for _ in range(40):
@@ -249,9 +249,9 @@ def test_readers_never_double_count_while_runs_are_written(trained: dict[str, An
     import subprocess
     import sys
 
-    from core.atomic import write_json
     from core.experiments import index
-    from core.workspace import Workspace
+    from core.foundation.atomic import write_json
+    from core.foundation.workspace import Workspace
     from tests.conftest import REPO
 
     root = trained["root"]
@@ -284,10 +284,10 @@ def test_a_run_written_within_one_mtime_tick_is_never_hidden(trained: dict[str, 
     import os
     import time
 
-    from core.atomic import write_json
     from core.experiments import index
-    from core.stamps import RACY_NS
-    from core.workspace import Workspace
+    from core.foundation.atomic import write_json
+    from core.foundation.stamps import RACY_NS
+    from core.foundation.workspace import Workspace
 
     root = trained["root"]
     ws = Workspace(root)

@@ -227,7 +227,7 @@ def test_user_data_with_entities_categories_and_own_label(tmp_path: Path) -> Non
     import numpy as np
     import pandas as pd
 
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     root = tmp_path / "shop"
     init_workspace(root)

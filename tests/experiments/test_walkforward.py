@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import ValidationConfig
-from core.errors import FactoryError
 from core.experiments.walkforward import plan_folds
+from core.foundation.config import ValidationConfig
+from core.foundation.errors import FactoryError
 
 
 def irregular_times(seed: int) -> pd.Series:

@@ -20,8 +20,8 @@ ENV = {"FACTORY_THREADS": "2"}
 
 def make_workspace(root: Path) -> Path:
     from core.data.snapshots import create_snapshot
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     init_workspace(root)
     # The leak check before a first training runs to a time budget; the check itself is
@@ -42,7 +42,7 @@ def make_workspace(root: Path) -> Path:
 def ops_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from core.data.snapshots import latest_snapshot_id
     from core.flows.training import train_run
-    from core.workspace import Workspace
+    from core.foundation.workspace import Workspace
 
     root = make_workspace(tmp_path_factory.mktemp("ops") / "ws")
     ws = Workspace(root)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.config import DriftConfig
+from core.foundation.config import DriftConfig
 from core.operations.drift import compare_frames
 from tests.operations.conftest import snapshot_frame
 

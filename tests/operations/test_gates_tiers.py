@@ -171,7 +171,7 @@ def test_status_shows_operations_and_stays_light(ops: dict[str, Any]) -> None:
     run = ops["run"]
     assert run("promote", ops["run_a"], "--to", "staging", "--override", "seed the tier").code == 0
     code = (
-        "import sys, json; from core.status import workspace_status; from core.workspace import Workspace;"
+        "import sys, json; from core.overview.status import workspace_status; from core.foundation.workspace import Workspace;"
         f"s = workspace_status(Workspace(__import__('pathlib').Path({str(ops['root'])!r})));"
         "m = s.to_dict()['models'][0];"
         "print(json.dumps({'m': m, 'next': s.next, 'heavy': [x for x in ('pandas', 'evidently', 'catboost', 'duckdb') if x in sys.modules]}))"
@@ -193,10 +193,10 @@ def test_a_verdict_gone_stale_inside_the_lock_is_refused(
 ) -> None:
     """The gate compared against an empty tier, but another process filled it between the
     gate lookup and the card's lock: the promotion must not win on a stale comparison."""
-    from core.cards.api import update_card
-    from core.errors import FactoryError
+    from core.foundation.errors import FactoryError
+    from core.foundation.workspace import Workspace
     from core.operations import gates, tiers
-    from core.workspace import Workspace
+    from core.records.api import update_card
 
     ws = Workspace(ops["root"])
     verdict = gates.evaluate_gate(ws, ops["run_b"], "staging", retrain=False)

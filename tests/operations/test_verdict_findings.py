@@ -208,7 +208,7 @@ def test_a_model_that_loses_to_persistence_fails_the_gate(tmp_path: Path) -> Non
     """Hourly data, two sensors, a label 24 h ahead: 'the value now' is the naive forecast to
     beat. A model whose features cannot know the level is worse than persistence on the same
     rows, and the staging gate says no, whatever absolute MAE it reached."""
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     root = tmp_path / "sensors"
     init_workspace(root)

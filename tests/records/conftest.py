@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 WINDOWS = [("2015-01-01", "2015-03-31"), ("2015-04-08", "2015-06-30"),
            ("2015-07-08", "2015-09-30"), ("2015-10-08", "2015-12-31")]  # fmt: skip

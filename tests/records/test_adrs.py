@@ -5,8 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from core import adrs
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
+from core.records import adrs
 from tests.conftest import run_factory
 
 

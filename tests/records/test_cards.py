@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from core.cards import api
-from core.errors import ExitCode, FactoryError
-from core.workspace import Workspace
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
+from core.records import api
 from tests.conftest import run_factory
 
 HUMAN = "The rain model feeds the cycling app; Mondays matter most. — Ana"

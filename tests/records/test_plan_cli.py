@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.conftest import run_factory
 
 

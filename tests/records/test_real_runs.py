@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.conftest import run_factory
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ ENV = {"FACTORY_THREADS": "2"}
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Three tiny rain runs: weather_v1 (d4), weather_v2 (d4, from a plan), weather_v2 (d6)."""
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     root = tmp_path_factory.mktemp("records") / "ws"
     init_workspace(root)
@@ -73,7 +73,7 @@ def _fold_auc(report: dict[str, Any]) -> list[float]:
 
 
 def test_plan_train_verdict_on_the_card(trained: dict[str, Any]) -> None:
-    from core.cards.api import get_plan, read_card
+    from core.records.api import get_plan, read_card
 
     ws = Workspace(trained["root"])
     plan = get_plan(ws, trained["plan_id"])

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 PINNED_NOW = "2026-11-20T09:30:00Z"
 SESSIONS = ("chat-2026-11-18", "chat-2026-11-19")
 
 
 def _emit_session(ws: Workspace, session: str, when: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import events
+    from core.foundation import events
 
     monkeypatch.setenv("FACTORY_SESSION", session)
     monkeypatch.setenv("FACTORY_NOW", when)
@@ -41,8 +41,8 @@ def _pin_volatile(ws: Workspace) -> None:
     snapshots are repeatable. Everything else is as training wrote it."""
     import json
 
-    from core.atomic import write_json
     from core.experiments.index import write_summary
+    from core.foundation.atomic import write_json
 
     for path in sorted(ws.reports_dir.glob("r-*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -78,11 +78,11 @@ def build_workspace(
     """A workspace as a user has it after two sessions, all made by the real core functions:
     `factory init`, a snapshot, two tiny walk-forward runs of `rain`, a note, a plan, two
     ADRs and a few events. Returns it and the run ids (`RUN_T1`, `RUN_T2`)."""
-    from core.adrs import new_adr
-    from core.cards.api import add_note, record_plan
     from core.data.snapshots import create_snapshot
     from core.flows.training import train_run
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
+    from core.records.adrs import new_adr
+    from core.records.api import add_note, record_plan
 
     init_workspace(root)
     config = root / "factory.toml"

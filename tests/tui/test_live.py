@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from core import events
-from core.workspace import Workspace
+from core.foundation import events
+from core.foundation.workspace import Workspace
 from tests.tui.conftest import LIVE_S, screen_text, wait_for
 
 
@@ -101,7 +101,7 @@ async def test_a_card_edited_in_place_shows_without_a_restart(
 
 
 async def test_a_new_adr_shows_without_a_restart(make_app: Any, tui_ws: Workspace) -> None:
-    from core.adrs import new_adr
+    from core.records.adrs import new_adr
 
     app = make_app(poll_seconds=1.0)
     async with app.run_test(size=(120, 40)) as pilot:

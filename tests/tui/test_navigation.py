@@ -90,7 +90,7 @@ async def test_sql_errors_show_inline_and_keep_the_app_usable(make_app: Any) -> 
         await wait_for(pilot, lambda: not screen.query_one("#banner").display)
         table = screen.query_one("#sql-results", DataTable)
         assert table.row_count == 1
-        from core.store import run_query
+        from core.lens.store import run_query
 
         expected = run_query(app.workspace, "SELECT count(*) FROM events").rows[0][0]
         assert expected > 0

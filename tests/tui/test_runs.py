@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.tui.conftest import LIVE_S, RUN_T1, RUN_T2, screen_text, tables_measured, wait_for
 
 

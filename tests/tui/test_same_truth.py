@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Input
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.conftest import run_factory
 from tests.tui.conftest import screen_text, tables_measured, wait_for
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 from tests.conftest import REPO
 from tui.screens.base import TYPING
 

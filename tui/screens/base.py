@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
-from core.errors import FactoryError
-from core.workspace import Workspace
+from core.foundation.errors import FactoryError
+from core.foundation.workspace import Workspace
 from tui.data import Unavailable
 from tui.messages import Loaded
 from tui.widgets.doc_browser import DocBrowser

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 from tui import data
 from tui import format as fmt
 from tui.screens.base import Banner, FactoryScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import ExitCode
+from core.foundation.errors import ExitCode
 
 DATASET_ARG = arg("--dataset", help="dataset name from factory.toml (default: the only one)")
 

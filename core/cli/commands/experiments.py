@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import ExitCode
+from core.foundation.errors import ExitCode
 
 
 @command(
@@ -151,8 +151,8 @@ def train(ctx: Context) -> Reply:
     ],
 )
 def runs(ctx: Context) -> Reply:
-    from core.errors import UsageError
     from core.experiments.queries import runs_table
+    from core.foundation.errors import UsageError
 
     if ctx.args.limit < 1:
         raise UsageError("--limit must be at least 1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import UsageError
+from core.foundation.errors import UsageError
 
 DEFAULT_SINCE = "7d"
 
@@ -27,8 +27,8 @@ DEFAULT_SINCE = "7d"
     ],
 )
 def history(ctx: Context) -> Reply:
-    from core.history import history as read_history
-    from core.timeparse import resolve_range
+    from core.foundation.timeparse import resolve_range
+    from core.overview.history import history as read_history
 
     args = ctx.args
     if args.limit < 0:

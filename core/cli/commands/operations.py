@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import ExitCode
+from core.foundation.errors import ExitCode
 
 
 @command(

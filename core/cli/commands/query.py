@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import UsageError
+from core.foundation.errors import UsageError
 
 
 @command(
@@ -19,7 +19,7 @@ from core.errors import UsageError
     ],
 )
 def query(ctx: Context) -> Reply:
-    from core.store import list_tables, run_query
+    from core.lens.store import list_tables, run_query
 
     if ctx.args.tables:
         return Reply(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
-from core.errors import UsageError
+from core.foundation.errors import UsageError
 
 MODEL_ARG = arg("model", help="model name from factory.toml")
 
@@ -32,7 +32,7 @@ MODEL_ARG = arg("model", help="model name from factory.toml")
     mutating=True,
 )
 def plan(ctx: Context) -> Reply:
-    from core.cards.api import record_plan
+    from core.records.api import record_plan
 
     a = ctx.args
     components = {
@@ -67,7 +67,7 @@ def plan(ctx: Context) -> Reply:
     mutating=True,
 )
 def note(ctx: Context) -> Reply:
-    from core.cards.api import add_note
+    from core.records.api import add_note
 
     result = add_note(ctx.workspace, ctx.args.run, ctx.args.text, ctx.args.next_idea)
     return Reply(result, next=[f"factory card {result.model}", "factory status"])
@@ -85,7 +85,7 @@ class CardList:
     "cards", help="list the model cards with runs, open plans and tiers", schema="factory.cards/1"
 )
 def cards(ctx: Context) -> Reply:
-    from core.cards.api import list_cards
+    from core.records.api import list_cards
 
     result = CardList(list_cards(ctx.workspace))
     return Reply(result, next=[f"factory card {c.model}" for c in result.cards if c.exists])
@@ -98,7 +98,7 @@ def cards(ctx: Context) -> Reply:
     args=[MODEL_ARG],
 )
 def card(ctx: Context) -> Reply:
-    from core.cards.api import read_card
+    from core.records.api import read_card
 
     result = read_card(ctx.workspace, ctx.args.model)
     next_commands = [f"factory effects {result.model}", f"factory runs {result.model}"]
@@ -177,7 +177,7 @@ def _adr_number(value: str) -> int:
     mutating=True,
 )
 def adr_new(ctx: Context) -> Reply:
-    from core.adrs import AdrDetail, new_adr
+    from core.records.adrs import AdrDetail, new_adr
 
     result = new_adr(
         ctx.workspace,
@@ -192,7 +192,7 @@ def adr_new(ctx: Context) -> Reply:
 
 @command("adr list", help="list ADRs with status, date and links", schema="factory.adr.list/1")
 def adr_list(ctx: Context) -> Reply:
-    from core.adrs import list_adrs
+    from core.records.adrs import list_adrs
 
     return Reply(list_adrs(ctx.workspace))
 
@@ -201,7 +201,7 @@ def adr_list(ctx: Context) -> Reply:
     "adr show", help="show one ADR", schema="factory.adr/1", args=[arg("number", help="ADR number")]
 )
 def adr_show(ctx: Context) -> Reply:
-    from core.adrs import AdrDetail, get_adr
+    from core.records.adrs import AdrDetail, get_adr
 
     return Reply(AdrDetail(get_adr(ctx.workspace, _adr_number(ctx.args.number))))
 
@@ -227,7 +227,7 @@ class Superseded:
     mutating=True,
 )
 def adr_supersede(ctx: Context) -> Reply:
-    from core.adrs import supersede_adr
+    from core.records.adrs import supersede_adr
 
     new, old = supersede_adr(
         ctx.workspace, _adr_number(ctx.args.number), ctx.args.title, context=ctx.args.context
@@ -246,7 +246,7 @@ def adr_supersede(ctx: Context) -> Reply:
 def demo(ctx: Context) -> Reply:
     import sys
 
-    from core.demo import run_demo
+    from core.flows.demo import run_demo
 
     def say(text: str) -> None:
         # Narration for people goes to stderr; stdout stays the result.

@@ -11,7 +11,7 @@ from core.cli.registry import Context, Reply, command
     schema="factory.status/1",
 )
 def status(ctx: Context) -> Reply:
-    from core.status import workspace_status
+    from core.overview.status import workspace_status
 
     result = workspace_status(ctx.workspace)
     return Reply(result, next=result.next)

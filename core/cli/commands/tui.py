@@ -11,7 +11,7 @@ from importlib import metadata
 from typing import Any
 
 from core.cli.registry import Context, Reply, command
-from core.errors import FactoryError
+from core.foundation.errors import FactoryError
 
 FACES_GROUP = "factory.faces"
 

@@ -16,8 +16,8 @@ from core.cli.registry import Context, Reply, arg, command
     needs_workspace=False,
 )
 def init(ctx: Context) -> Reply:
-    from core.workspace import Workspace
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace import Workspace
+    from core.foundation.workspace_init import init_workspace
 
     result = init_workspace(Path(ctx.args.dir))
     # The event goes to the new workspace, whatever folder the command ran in.

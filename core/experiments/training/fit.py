@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from core.errors import ExitCode, FactoryError
 from core.experiments.training.inputs import RunInputs
+from core.foundation.errors import ExitCode, FactoryError
 
 Progress = Callable[[str, dict[str, Any]], None]
 """`progress(event, info)`: `folds` {total, iterations}, `fold_start` {fold, label,

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.components.registry import ComponentInfo, get_component, load_hparams
-from core.config import ModelConfig
 from core.data.snapshots import snapshot_for
-from core.errors import UsageError
 from core.experiments.walkforward import validation_settings
-from core.ids import hash_inputs
-from core.workspace import Workspace
+from core.foundation.config import ModelConfig
+from core.foundation.errors import UsageError
+from core.foundation.ids import hash_inputs
+from core.foundation.workspace import Workspace
 
 COMPONENT_KINDS = ("features", "labels", "hparams", "arch", "metrics")
 PLAN_KINDS = ("features", "labels", "hparams", "arch")

@@ -7,8 +7,8 @@ from types import ModuleType
 from typing import Any
 
 from core.components.registry import ComponentInfo, load_checked
-from core.errors import FactoryError
 from core.experiments.training.inputs import RunInputs
+from core.foundation.errors import FactoryError
 
 MODULE_KINDS = ("features", "labels", "arch", "metrics")
 

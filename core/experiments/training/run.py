@@ -33,9 +33,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.atomic import atomic_path, write_json
-from core.errors import ExitCode, FactoryError
 from core.experiments import index
 from core.experiments.report import (
     REPORT_SCHEMA,
@@ -53,7 +50,10 @@ from core.experiments.report import (
 )
 from core.experiments.training.fit import Progress, fit_final, fit_fold, measure_latency
 from core.experiments.training.inputs import RunInputs, resolve_inputs
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import atomic_path, write_json
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -645,7 +645,7 @@ def run_training(
     """Train `inputs`, or return the existing run with the same inputs. See the module
     docstring; `record` receives the report as it landed (and a reused one when a plan links
     to it)."""
-    from core.events import emit
+    from core.foundation.events import emit
 
     run_id = inputs.run_id
     model = inputs.model.name
@@ -746,7 +746,7 @@ def run_training(
 def _force(ws: Workspace, report: RunReport, threads: int, record: Record | None) -> TrainResult:
     """`--force` on an existing run: retrain in scratch; identical results change nothing;
     different ones replace the results and keep when the run began and which plan it served."""
-    from core.events import emit
+    from core.foundation.events import emit
 
     retrained = retrain_in_scratch(
         ws, report, threads=threads, keep=ws.artifacts_dir / report.run_id

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from core.views import cards, events, operations, runs, snapshots
-from core.views.sql import ViewSpec
+from core.lens.views import cards, events, operations, runs, snapshots
+from core.lens.views.sql import ViewSpec
 
 MODULES = (events, snapshots, runs, operations, cards)
 

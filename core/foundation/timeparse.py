@@ -2,7 +2,7 @@
 
 People say "since saturday" or "since 7d", assistants say "2026-11-21T14:00Z". Both are
 read in the user's local time zone (the `TZ` of the process) and converted to UTC, the
-zone every event timestamp is written in. The current time comes from `core.clock.now()`,
+zone every event timestamp is written in. The current time comes from `core.foundation.clock.now()`,
 so tests pin it with `FACTORY_NOW`.
 
 Rules:
@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from core import clock
-from core.errors import UsageError
+from core.foundation import clock
+from core.foundation.errors import UsageError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RELATIVE = re.compile(

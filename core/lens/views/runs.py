@@ -4,8 +4,8 @@ reports themselves, the only place the per-iteration losses live."""
 
 from __future__ import annotations
 
-from core.views.sql import ViewSpec, empty_select, has_files, sql_paths, workspace_files
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
+from core.lens.views.sql import ViewSpec, empty_select, has_files, sql_paths, workspace_files
 
 SUMMARY_COLUMNS = {
     "run_id": "VARCHAR",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 RECENT_SESSION_DAYS = 14
 MAX_RECENT_SESSIONS = 5
@@ -69,7 +69,7 @@ class ModelStatus:
     card: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}
 
@@ -84,7 +84,7 @@ class StatusResult:
     next: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {
             "workspace": self.workspace,
@@ -112,7 +112,7 @@ def snapshot_manifests(ws: Workspace) -> list[dict[str, Any]]:
 def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[SessionSummary]:
     """The newest sessions as `factory history` groups them (work sessions, read-only
     commands hidden), reading only the newest partitions needed."""
-    from core.history import recent_sessions as newest
+    from core.overview.history import recent_sessions as newest
 
     return [
         SessionSummary(s.session_id, s.started, s.ended, s.events, s.commands, s.kind)
@@ -121,9 +121,9 @@ def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[Sess
 
 
 def workspace_status(ws: Workspace) -> StatusResult:
-    from core.cards.status_section import cards_section
-    from core.experiments.status_section import experiments_section
-    from core.operations.status_section import operations_section
+    from core.overview.cards_section import cards_section
+    from core.overview.operations_section import operations_section
+    from core.overview.runs_section import experiments_section
 
     config = ws.config
     manifests = snapshot_manifests(ws)

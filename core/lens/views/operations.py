@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
+from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 
 INFERENCE_COLUMNS = {
     "ts": "VARCHAR",

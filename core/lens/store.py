@@ -13,16 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ExitCode, FactoryError
-from core.views.sql import ViewSpec
-from core.workspace import Workspace
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
+from core.lens.views.sql import ViewSpec
 
 if TYPE_CHECKING:
     import duckdb
 
 
 def _load_views() -> dict[str, ViewSpec]:
-    from core.views.catalog import views
+    from core.lens.views.catalog import views
 
     return views()
 

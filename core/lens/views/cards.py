@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
+from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 
 PLAN_COLUMNS = {
     "model": "VARCHAR",
@@ -42,9 +42,9 @@ NOTE_COLUMNS = {
 
 def _mirror(ws: Workspace, kind: str) -> Path | None:
     """The JSON-lines mirror of every card's `kind` rows, refreshed when a card changed."""
-    from core.atomic import write_text
-    from core.cards.api import _card_models, card_path, read_card
-    from core.errors import FactoryError
+    from core.foundation.atomic import write_text
+    from core.foundation.errors import FactoryError
+    from core.records.api import _card_models, card_path, read_card
 
     folder = ws.state_dir / "cache" / "cards"
     target = folder / f"{kind}.jsonl"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.cards.api import card_summary
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
+from core.records.api import card_summary
 
 
 def cards_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.atomic import write_text
-from core.config import CONFIG_NAME, load_config
-from core.errors import FactoryError
-from core.ids import NAME_PATTERN
-from core.workspace import DEFAULT_CONFIG, GITIGNORE_LINES, Workspace
+from core.foundation.atomic import write_text
+from core.foundation.config import CONFIG_NAME, load_config
+from core.foundation.errors import FactoryError
+from core.foundation.ids import NAME_PATTERN
+from core.foundation.workspace import DEFAULT_CONFIG, GITIGNORE_LINES, Workspace
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.events import ID_KEYS, read_events
-from core.timeparse import TimeRange
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.events import ID_KEYS, read_events
+from core.foundation.timeparse import TimeRange
+from core.foundation.workspace import Workspace
 
 WORK_SESSION_GAP = timedelta(minutes=30)
 PROCESS_PREFIX = "p-"
@@ -84,7 +84,7 @@ class HistoryResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {
             "range": self.range.to_dict(),
@@ -123,7 +123,7 @@ def partitions_in_range(events_dir: Path, time_range: TimeRange) -> list[Path]:
 def _read(files: list[Path], since: str | None, until: str | None) -> list[dict[str, Any]]:
     """Events in [since, until) from `files`; `read_events` skips torn or garbled lines.
 
-    Timestamps are `core.clock.iso` strings, which sort as text, so the range test
+    Timestamps are `core.foundation.clock.iso` strings, which sort as text, so the range test
     compares strings without parsing dates.
     """
     records = []

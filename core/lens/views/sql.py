@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import CONFIG_NAME
-from core.errors import ExitCode, FactoryError
-from core.workspace import Workspace
+from core.foundation.config import CONFIG_NAME
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
 
 DEFAULT_DIR = "factory-demo"
 # One hyperparameter changed from h1: a clean one-factor pair for `factory effects`.
@@ -59,7 +59,7 @@ class DemoResult:
     next: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from core.plain import to_plain
+        from core.foundation.plain import to_plain
 
         return {
             "workspace": self.workspace,
@@ -92,7 +92,7 @@ PLANS: list[tuple[str, dict[str, str], str, str]] = [
 
 
 def _prepare(target: Path) -> Workspace:
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     if target.exists() and not target.is_dir():
         raise FactoryError(
@@ -113,7 +113,7 @@ def _prepare(target: Path) -> Workspace:
     ws = Workspace(target)
     hparams = ws.components_dir / "hparams" / "h1_lr10.toml"
     if not hparams.exists():
-        from core.atomic import write_text
+        from core.foundation.atomic import write_text
 
         write_text(hparams, FAST_HPARAMS)
     return ws
@@ -129,12 +129,12 @@ def run_demo(
     directory: str | None = None, *, say: Callable[[str], None] | None = None
 ) -> DemoResult:
     """Build (or reuse) a demo workspace and run the story; `say` narrates to a person."""
-    from core.cards.api import add_note, read_card, record_plan
     from core.data.snapshots import create_snapshot
     from core.experiments.readers import load_report, primary
     from core.experiments.report import RunReport
     from core.flows.training import train_run
     from core.insights.effects import component_effects
+    from core.records.api import add_note, read_card, record_plan
     from core.verdicts.pairs import compare_reports
 
     narrate = say or (lambda _text: None)
@@ -256,7 +256,7 @@ def run_demo(
 
 
 def _demo_adr(ws: Workspace, comparisons: list[dict[str, Any]]) -> str:
-    from core.adrs import list_adrs, new_adr
+    from core.records.adrs import list_adrs, new_adr
 
     title = "Lagged weather features (features/weather_v2) by default"
     for adr in list_adrs(ws).adrs:

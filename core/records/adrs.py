@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.atomic import file_lock, write_text
-from core.errors import ExitCode, FactoryError
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import file_lock, write_text
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.workspace import Workspace
 
 STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
 _FILE = re.compile(r"^(\d{4})-([a-z0-9-]+)\.md$")
@@ -83,7 +83,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _parse(path: Path, number: int) -> Adr:
-    from core.cards.fileformat import split
+    from core.records.fileformat import split
 
     text = path.read_text(encoding="utf-8")
     meta, body = split(path, text)

@@ -16,12 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.atomic import file_lock, write_bytes, write_json, write_text
-from core.cards import fileformat, sections
-from core.errors import ExitCode, FactoryError
-from core.ids import hash_inputs, validate_name
-from core.workspace import Workspace
+from core.foundation import clock
+from core.foundation.atomic import file_lock, write_bytes, write_json, write_text
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.ids import hash_inputs, validate_name
+from core.foundation.workspace import Workspace
+from core.records import fileformat, sections
 
 PLAN_KINDS = ("features", "labels", "hparams", "arch")
 """The component kinds a plan pins (metrics come with the model)."""
@@ -412,7 +412,7 @@ def _check_expectation(ws: Workspace, model: str, expect: str) -> None:
     or run that does not exist: found now, not after an hour of training."""
     import re
 
-    from core.cards.expect import parse
+    from core.records.expect import parse
 
     text = expect.strip()
     if not text:
@@ -633,7 +633,7 @@ def _baseline_finder(
 
 
 def _apply_run(ws: Workspace, meta: dict[str, Any], report: dict[str, Any]) -> None:
-    from core.cards.expect import evaluate
+    from core.records.expect import evaluate
 
     entry = _entry(report)
     entries = meta.setdefault("entries", [])
@@ -711,7 +711,7 @@ def _model_of_run(ws: Workspace, run_id: str) -> str:
 
     report = load_report(ws, run_id)
     if report and isinstance(report.get("model"), str):
-        return report["model"]
+        return str(report["model"])
     for model in _card_models(ws):
         if card_path(ws, model).is_file() and any(
             e.get("run_id") == run_id for e in read_card(ws, model).entries

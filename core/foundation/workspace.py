@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from core.config import CONFIG_NAME, Config, ModelConfig, load_config
-from core.errors import FactoryError
+from core.foundation.config import CONFIG_NAME, Config, ModelConfig, load_config
+from core.foundation.errors import FactoryError
 
 WORKSPACE_ENV = "FACTORY_WORKSPACE"
 
@@ -100,7 +100,7 @@ class Workspace:
 
     def model(self, name: str) -> ModelConfig:
         """The `[models.NAME]` table, or an error that lists the models there are."""
-        from core.ids import validate_name
+        from core.foundation.ids import validate_name
 
         validate_name(name, "model")
         config = self.config.models.get(name)

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core import clock
-from core.atomic import append_line
-from core.errors import ExitCode, FactoryError
-from core.ids import NAME_PATTERN
+from core.foundation import clock
+from core.foundation.atomic import append_line
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.ids import NAME_PATTERN
 
 SESSION_ENV = "FACTORY_SESSION"
 ID_KEYS = ("run_id", "model", "model_version", "request_id", "dataset_id")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import ExitCode, FactoryError
-from core.ids import NAME_PATTERN
+from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.ids import NAME_PATTERN
 
 CONFIG_NAME = "factory.toml"
 
@@ -258,7 +258,8 @@ class _Reader:
         value = parent.get(name, {})
         if not isinstance(value, dict):
             self.fail(where, None, f"'{name}' must be a table")
-        return value
+        table: dict[str, Any] = value
+        return table
 
     def get(
         self,

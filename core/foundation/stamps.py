@@ -15,6 +15,6 @@ RACY_NS = 2_000_000_000
 
 def settled(*mtimes_ns: int) -> bool:
     """Every mtime is old enough that a later write would show as a new one. Real time, not
-    `core.clock` (which tests pin): this compares with the file system's own clock."""
+    `core.foundation.clock` (which tests pin): this compares with the file system's own clock."""
     now = time.time_ns()
     return all(now - mtime > RACY_NS for mtime in mtimes_ns)

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from core.errors import ExitCode, FactoryError
+from core.foundation.errors import ExitCode, FactoryError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_NAME_LENGTH = 128

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.experiments import index
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 
 def _brief(summary: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from core.workspace import Workspace
+from core.foundation.workspace import Workspace
 
 _VERDICTS: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
 
@@ -57,11 +57,7 @@ def _verdicts(ws: Workspace, prefix: str) -> list[dict[str, Any]]:
 
 
 def _tiers(ws: Workspace, model: str) -> dict[str, Any]:
-    from core.modules import import_if_present
-
-    if not import_if_present("core.cards.api"):
-        return {}
-    from core.cards.api import card_summary
+    from core.records.api import card_summary
 
     tiers = card_summary(ws, model).tiers or {}
     return tiers if isinstance(tiers, dict) else {}
@@ -155,10 +151,6 @@ def _next(
 
 
 def _best_run(ws: Workspace, model: str) -> str | None:
-    from core.modules import import_if_present
-
-    if not import_if_present("core.experiments.index"):
-        return None
     from core.experiments.index import best_run
 
     best = best_run(ws, model)

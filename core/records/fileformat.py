@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import ExitCode, FactoryError
+from core.foundation.errors import ExitCode, FactoryError
 
 BEGIN = "<!-- factory:begin {name} -->"
 END = "<!-- factory:end {name} -->"

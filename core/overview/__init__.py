@@ -1,0 +1,1 @@
+"""Overview: `status` and `history`, read models over every layer below."""
