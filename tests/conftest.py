@@ -58,7 +58,7 @@ def factory() -> Any:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh workspace made by `factory init` (the in-process core function)."""
-    from core.workspace_init import init_workspace
+    from core.foundation.workspace_init import init_workspace
 
     root = tmp_path / "ws"
     init_workspace(root)
