@@ -6,7 +6,10 @@ command a person types) clustered while consecutive events are less than
 `WORK_SESSION_GAP` apart (adrs/0006-work-sessions-from-events.md).
 
 Reads only the date partitions the range touches, with plain `json` (measured faster than
-DuckDB for this shape at 100,000 events: see bench/foundation.py and the ADR).
+DuckDB for this shape at 100,000 events: see bench/foundation.py and the ADR). The event log
+is git-ignored, so the committed memory (run reports, cards, verdicts, ADRs:
+`core.overview.memory`) fills in what no event tells: a fresh clone still knows what was
+tried on which day, with which verdict.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from core.foundation.workspace import Workspace
 WORK_SESSION_GAP = timedelta(minutes=30)
 PROCESS_PREFIX = "p-"
 WORK_PREFIX = "w-"
+MEMORY_PREFIX = "p-memory"
 MAX_LINES_PER_SESSION = 200
 _HIDDEN_FLAGS = {"--json", "--md"}
 _FLAGS_WITH_VALUE = {"--workspace"}
@@ -33,7 +37,7 @@ _FLAGS_WITH_VALUE = {"--workspace"}
 
 @dataclass(frozen=True)
 class HistoryLine:
-    """One thing that happened, as a short sentence."""
+    """One thing that happened: a short sentence, and the facts in it as fields."""
 
     ts: str
     event: str
@@ -41,6 +45,11 @@ class HistoryLine:
     ok: bool
     repeat: int = 1
     """How many identical consecutive lines this one stands for (`status` x 12)."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The ids and values the sentence names (run_id, model, plan_id, gate_id, tier, passed,
+    verdict, metric, value, ...), so an assistant never parses the text."""
+    source: str = "events"
+    """`events` (the event log) or `memory` (rebuilt from the committed files)."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,20 @@ def describe(record: dict[str, Any]) -> str:
         extras.insert(
             0, " ".join(f"{k}/{v}" for k, v in components.items() if k in ("features", "hparams"))
         )
-    if record.get("event") == "features.checked" and data.get("version"):
+    event = record.get("event")
+    if event == "gate.evaluated" and "passed" in data:
+        verdict = "pass" if data.get("passed") else "FAIL"
+        failed = data.get("failed") or []
+        extras.insert(
+            0, f"{data.get('tier')} {verdict}" + (f": {', '.join(failed)}" if failed else "")
+        )
+    elif event == "plan.recorded":
+        extras = [f"intent {data.get('intent')!r}", f"expect {data.get('expect')!r}"]
+    elif event == "note.added" and data.get("text"):
+        extras = [repr(str(data["text"])[:80])]
+    elif event == "adr.written":
+        extras = [f"ADR {data.get('number')}: {data.get('title')} ({data.get('status')})"]
+    if event == "features.checked" and data.get("version"):
         verdict = "no leak found" if data.get("ok") else "LEAK"
         extras.insert(0, f"features/{data['version']} {verdict}")
     if extras:
@@ -240,17 +262,60 @@ def group_sessions(records: list[dict[str, Any]]) -> list[tuple[str, str, list[d
     return groups
 
 
+FIELD_KEYS = (
+    "plan_id", "gate_id", "drift_id", "pit_id", "check_id", "note_id", "batch_id", "alert_id",
+    "tier", "passed", "failed", "verdict", "ok", "version", "drift_detected", "reason",
+    "previous_run_id", "number", "title", "status", "rows", "error_code", "exit_code",
+    "command", "identical", "leaky",
+)  # fmt: skip
+
+
+def line_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The facts of an event a line names, as plain fields."""
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    found: dict[str, Any] = {k: record[k] for k in ID_KEYS if record.get(k)}
+    if record.get("command"):
+        found["command"] = record["command"]
+    for key in FIELD_KEYS:
+        value = data.get(key)
+        if value is not None and value != [] and key not in found:
+            found[key] = value
+    primary = data.get("primary")
+    if isinstance(primary, dict) and primary.get("name"):
+        found["metric"], found["value"] = primary.get("name"), primary.get("mean")
+    components = data.get("components")
+    if isinstance(components, dict):
+        found["components"] = {str(k): str(v) for k, v in components.items()}
+    return found
+
+
 def _collapse(records: list[dict[str, Any]]) -> list[HistoryLine]:
     lines: list[HistoryLine] = []
     for record in records:
         text = describe(record)
         data = record.get("data") if isinstance(record.get("data"), dict) else {}
-        ok = not (isinstance(data, dict) and data.get("ok") is False)
+        ok = not (
+            isinstance(data, dict) and (data.get("ok") is False or data.get("passed") is False)
+        )
+        if record.get("event") == "command":
+            ok = not (isinstance(data, dict) and data.get("ok") is False)
         if lines and lines[-1].text == text and lines[-1].ok == ok:
             prev = lines[-1]
-            lines[-1] = HistoryLine(prev.ts, prev.event, prev.text, prev.ok, prev.repeat + 1)
+            lines[-1] = HistoryLine(
+                prev.ts, prev.event, prev.text, prev.ok, prev.repeat + 1, prev.fields, prev.source
+            )
             continue
-        lines.append(HistoryLine(record["ts"], str(record["event"]), text, ok))
+        lines.append(
+            HistoryLine(
+                record["ts"],
+                str(record["event"]),
+                text,
+                ok,
+                fields=line_fields(record),
+                source=str(record.get("source") or "events"),
+            )
+        )
     return lines
 
 
@@ -321,6 +386,10 @@ def history(
     since = clock.iso(time_range.since) if time_range.since else None
     until = clock.iso(time_range.until) if time_range.until else None
     records = _read(files, since, until)
+    if not session or session.startswith((WORK_PREFIX, MEMORY_PREFIX)):
+        from core.overview.memory import cover, memory_records
+
+        records += cover(records, memory_records(ws, since, until))
     if session and session.startswith(PROCESS_PREFIX):
         records = [r for r in records if r.get("session_id") == session]
     groups = group_sessions(records)

@@ -82,6 +82,10 @@ class StatusResult:
     models: list[ModelStatus]
     recent_sessions: list[SessionSummary]
     next: list[str]
+    last_activity: dict[str, Any] | None = None
+    """The newest change to the workspace (event or committed memory), however old."""
+    since: dict[str, Any] | None = None
+    """With `--since WHEN`: what happened from then on."""
 
     def to_dict(self) -> dict[str, Any]:
         from core.foundation.plain import to_plain
@@ -92,6 +96,8 @@ class StatusResult:
             "datasets": to_plain(self.datasets),
             "models": [m.to_dict() for m in self.models],
             "recent_sessions": to_plain(self.recent_sessions),
+            "last_activity": self.last_activity,
+            **({"since": self.since} if self.since is not None else {}),
         }
 
 
@@ -120,7 +126,10 @@ def recent_sessions(ws: Workspace, days: int = RECENT_SESSION_DAYS) -> list[Sess
     ]
 
 
-def workspace_status(ws: Workspace) -> StatusResult:
+def workspace_status(ws: Workspace, since: str | None = None) -> StatusResult:
+    """Where are we and what next; with `since` (ISO), also what happened from then on."""
+    from core.overview.activity import last_activity
+    from core.overview.activity import since as happened_since
     from core.overview.cards_section import cards_section
     from core.overview.operations_section import operations_section
     from core.overview.runs_section import experiments_section
@@ -176,4 +185,6 @@ def workspace_status(ws: Workspace) -> StatusResult:
         models=models,
         recent_sessions=recent_sessions(ws),
         next=unique,
+        last_activity=moved.to_dict() if (moved := last_activity(ws)) is not None else None,
+        since=happened_since(ws, since).to_dict() if since is not None else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
@@ -253,6 +254,10 @@ def demo(ctx: Context) -> Reply:
         print(f"demo: {text}", file=sys.stderr, flush=True)
 
     result = run_demo(ctx.args.dir, say=say)
+    # The demo's own command event goes to the demo workspace, not to the folder it ran in.
+    from core.foundation.workspace import Workspace
+
+    ctx.__dict__["workspace"] = Workspace(Path(result.workspace))
     return Reply(result, next=result.next)
 
 

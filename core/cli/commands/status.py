@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from core.cli.registry import Context, Reply, command
+from core.cli.registry import Context, Reply, arg, command
 
 
 @command(
     "status",
     help="where are we, and what should we do next?",
     schema="factory.status/1",
+    args=[
+        arg(
+            "--since",
+            metavar="WHEN",
+            help="also say what happened since WHEN (2026-11-20, yesterday, 3w, ...)",
+        )
+    ],
 )
 def status(ctx: Context) -> Reply:
+    from core.foundation import clock
     from core.overview.status import workspace_status
 
-    result = workspace_status(ctx.workspace)
+    moment = None
+    if ctx.args.since:
+        from core.foundation.timeparse import parse_when
+
+        moment = clock.iso(parse_when(ctx.args.since, flag="--since"))
+    result = workspace_status(ctx.workspace, since=moment)
     return Reply(result, next=result.next)
 
 

@@ -1,0 +1,101 @@
+"""When the work last moved, and what happened since a moment: the two lines that greet
+someone back after three weeks away (`factory status`), from the event log and, where it is
+empty or old, the committed memory (`core.overview.memory`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.foundation import clock
+from core.foundation.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class LastActivity:
+    ts: str
+    event: str
+    text: str
+    """The history line for it (`history`'s wording)."""
+    source: str
+    """`events` or `memory`."""
+    days_ago: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Since:
+    """What happened from `since` on: counts per kind, and the runs and tier changes."""
+
+    since: str
+    events: int
+    counts: dict[str, int] = field(default_factory=dict)
+    """Event name -> how many (read-only commands left out)."""
+    runs: list[str] = field(default_factory=list)
+    tier_changes: list[str] = field(default_factory=list)
+    """`model tier <- run (action)` lines."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _newest_event(ws: Workspace) -> dict[str, Any] | None:
+    from core.foundation.events import read_events
+
+    folder = ws.events_dir
+    if not folder.is_dir():
+        return None
+    for part in sorted((p for p in folder.iterdir() if p.name.startswith("date=")), reverse=True):
+        records = [
+            r
+            for r in read_events(sorted(part.glob("*.jsonl")))
+            if isinstance(r.get("ts"), str)
+            and not (r.get("event") == "command" and (r.get("data") or {}).get("mutating") is False)
+        ]
+        if records:
+            return max(records, key=lambda r: str(r["ts"]))
+    return None
+
+
+def last_activity(ws: Workspace) -> LastActivity | None:
+    """The newest thing that changed the workspace (a read-only command is not activity)."""
+    from core.overview.history import describe
+    from core.overview.memory import memory_records
+
+    candidates = memory_records(ws, None, None)
+    newest = _newest_event(ws)
+    if newest is not None:
+        candidates.append(newest)
+    if not candidates:
+        return None
+    record = max(candidates, key=lambda r: str(r["ts"]))
+    days = (clock.now() - clock.parse_iso(str(record["ts"]))).total_seconds() / 86400
+    return LastActivity(
+        ts=str(record["ts"]),
+        event=str(record["event"]),
+        text=describe(record),
+        source=str(record.get("source") or "events"),
+        days_ago=round(days, 1),
+    )
+
+
+def since(ws: Workspace, moment: str) -> Since:
+    """What happened from `moment` (ISO) until now."""
+    from core.foundation.timeparse import TimeRange
+    from core.overview.history import history
+
+    when = clock.parse_iso(moment)
+    found = history(ws, TimeRange(when, None), limit=None)
+    lines = sorted((line for s in found.sessions for line in s.lines), key=lambda x: x.ts)
+    counts = Counter(line.event for line in lines)
+    runs = sorted({str(line.fields["run_id"]) for line in lines if line.event == "run.finished"})
+    changes = [
+        f"{line.fields.get('model')} {line.fields.get('tier')} <- {line.fields.get('run_id')} "
+        f"({line.event.split('.', 1)[1]})"
+        for line in lines
+        if line.event.startswith("tier.") and line.event != "tier.refused"
+    ]
+    return Since(moment, len(lines), dict(counts.most_common()), runs, changes)
