@@ -60,12 +60,58 @@ def _newest_event(ws: Workspace) -> dict[str, Any] | None:
     return None
 
 
-def last_activity(ws: Workspace) -> LastActivity | None:
-    """The newest thing that changed the workspace (a read-only command is not activity)."""
-    from core.overview.history import describe
-    from core.overview.memory import memory_records
+def _newest_memory(ws: Workspace) -> list[dict[str, Any]]:
+    """The newest record of each cheap source `status` reads anyway: each model's last run
+    (the index's manifest), the gate and drift verdicts, the cards' newest ideas."""
+    from core.experiments.index import model_stats
+    from core.overview.memory import record_of
+    from core.overview.operations_section import verdict_files
+    from core.records.api import card_summary
 
-    candidates = memory_records(ws, None, None)
+    found: list[dict[str, Any] | None] = []
+    for model in ws.config.models:
+        last = model_stats(ws, model).get("last")
+        if isinstance(last, dict):
+            primary = last.get("primary") or {}
+            found.append(
+                record_of(
+                    last.get("finished_at") or last.get("created_at"), "run.finished",
+                    run_id=last.get("run_id"), model=model,
+                    primary={"name": primary.get("name"), "mean": primary.get("mean")},
+                )
+            )  # fmt: skip
+        for idea in card_summary(ws, model).next_ideas[:1]:
+            found.append(
+                record_of(
+                    idea.get("created_at"),
+                    "note.added",
+                    run_id=idea.get("run_id"),
+                    model=model,
+                    text=idea.get("idea"),
+                )
+            )
+    for kind, event in (("gate", "gate.evaluated"), ("drift", "drift.checked")):
+        for raw in verdict_files(ws, kind)[-1:]:
+            found.append(
+                record_of(
+                    raw.get("created_at"),
+                    event,
+                    run_id=raw.get("run_id"),
+                    model=raw.get("model"),
+                    tier=raw.get("tier"),
+                    passed=raw.get("passed"),
+                    drift_id=raw.get("drift_id"),
+                )
+            )
+    return [r for r in found if r is not None]
+
+
+def last_activity(ws: Workspace) -> LastActivity | None:
+    """The newest thing that changed the workspace (a read-only command is not activity),
+    from what `status` reads anyway, so it stays fast at 10,000 runs."""
+    from core.overview.history import describe
+
+    candidates = _newest_memory(ws)
     newest = _newest_event(ws)
     if newest is not None:
         candidates.append(newest)

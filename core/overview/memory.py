@@ -31,7 +31,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _record(ts: Any, event: str, **fields: Any) -> dict[str, Any] | None:
+def record_of(ts: Any, event: str, **fields: Any) -> dict[str, Any] | None:
     if not isinstance(ts, str) or len(ts) < 10:
         return None
     top: dict[str, Any] = {
@@ -55,7 +55,7 @@ def _runs(ws: Workspace) -> list[dict[str, Any] | None]:
     for run in read_summaries(ws):
         primary = run.get("primary") or {}
         found.append(
-            _record(
+            record_of(
                 run.get("finished_at") or run.get("created_at"),
                 "run.finished",
                 run_id=run["run_id"],
@@ -77,7 +77,7 @@ def _verdicts(ws: Workspace) -> list[dict[str, Any] | None]:
     for path in sorted(ws.reports_dir.glob("gate-*.json")):
         raw = _read(path) or {}
         found.append(
-            _record(
+            record_of(
                 raw.get("created_at"), "gate.evaluated", run_id=raw.get("run_id"),
                 model=raw.get("model"), gate_id=raw.get("gate_id"), tier=raw.get("tier"),
                 passed=raw.get("passed"), failed=raw.get("failed"),
@@ -86,7 +86,7 @@ def _verdicts(ws: Workspace) -> list[dict[str, Any] | None]:
     for path in sorted(ws.reports_dir.glob("drift-*.json")):
         raw = _read(path) or {}
         found.append(
-            _record(
+            record_of(
                 raw.get("created_at"), "drift.checked", model=raw.get("model"),
                 drift_id=raw.get("drift_id"), drift_detected=raw.get("drift_detected"),
                 share=raw.get("share"),
@@ -95,7 +95,7 @@ def _verdicts(ws: Workspace) -> list[dict[str, Any] | None]:
     for path in sorted(ws.reports_dir.glob("pit-*.json")):
         raw = _read(path) or {}
         found.append(
-            _record(
+            record_of(
                 raw.get("checked_at") or raw.get("created_at"), "features.checked",
                 model=raw.get("model"), dataset_id=raw.get("snapshot_id"),
                 pit_id=raw.get("pit_id"), version=raw.get("version"), ok=raw.get("ok"),
@@ -104,7 +104,7 @@ def _verdicts(ws: Workspace) -> list[dict[str, Any] | None]:
     for path in sorted(ws.reports_dir.glob("newdata-*.json")):
         raw = _read(path) or {}
         found.append(
-            _record(
+            record_of(
                 raw.get("created_at"), "check.new_data", run_id=raw.get("champion"),
                 model=raw.get("model"), check_id=raw.get("check_id"),
                 verdict=raw.get("verdict"),
@@ -130,7 +130,7 @@ def _cards(ws: Workspace) -> list[dict[str, Any] | None]:
         for plan in meta.get("plans") or []:
             if isinstance(plan, dict):
                 found.append(
-                    _record(
+                    record_of(
                         plan.get("created_at"), "plan.recorded", model=model,
                         plan_id=plan.get("plan_id"), intent=plan.get("intent"),
                         expect=plan.get("expect"),
@@ -139,7 +139,7 @@ def _cards(ws: Workspace) -> list[dict[str, Any] | None]:
         for note in meta.get("notes") or []:
             if isinstance(note, dict):
                 found.append(
-                    _record(
+                    record_of(
                         note.get("created_at"), "note.added", run_id=note.get("run_id"),
                         model=model, note_id=note.get("note_id"), text=note.get("text"),
                     )
@@ -151,7 +151,7 @@ def _cards(ws: Workspace) -> list[dict[str, Any] | None]:
                     action, "tier.promoted"
                 )
                 found.append(
-                    _record(
+                    record_of(
                         change.get("ts"), name, run_id=change.get("run_id"), model=model,
                         tier=change.get("tier"), reason=change.get("reason"),
                         gate_id=change.get("gate_id"),
@@ -165,9 +165,9 @@ def _adrs(ws: Workspace) -> list[dict[str, Any] | None]:
     from core.records.adrs import list_adrs
 
     return [
-        _record(
+        record_of(
             str(adr.date), "adr.written", number=adr.number, title=adr.title, status=adr.status
-        )  # fmt: skip
+        )
         for adr in list_adrs(ws).adrs
         if adr.date
     ]

@@ -17,7 +17,7 @@ from core.foundation.workspace import Workspace
 _VERDICTS: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
 
 
-def _verdicts(ws: Workspace, prefix: str) -> list[dict[str, Any]]:
+def verdict_files(ws: Workspace, prefix: str) -> list[dict[str, Any]]:
     """Every `prefix-*.json` report's small fields, cached per folder mtime in this process."""
     folder = ws.reports_dir
     try:
@@ -65,8 +65,8 @@ def _tiers(ws: Workspace, model: str) -> dict[str, Any]:
 
 def operations_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]:
     tiers = _tiers(ws, model)
-    gates = [g for g in _verdicts(ws, "gate") if g.get("model") == model]
-    drifts = [d for d in _verdicts(ws, "drift") if d.get("model") == model]
+    gates = [g for g in verdict_files(ws, "gate") if g.get("model") == model]
+    drifts = [d for d in verdict_files(ws, "drift") if d.get("model") == model]
     last_gates: dict[str, Any] = {}
     for verdict in gates:
         last_gates[str(verdict.get("tier"))] = {
