@@ -246,7 +246,7 @@ def run(argv: list[str]) -> int:
         _print(output, cmd.name, cmd.schema, None, error)
         return ExitCode.INTERNAL
     _emit_command_event(ctx, cmd, reply.exit_code, started, None)
-    _print(output, cmd.name, cmd.schema, reply, None)
+    _print(output, cmd.name, reply.schema or cmd.schema, reply, None)
     return reply.exit_code
 
 

@@ -39,6 +39,9 @@ class Reply:
     data: Any
     next: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
+    schema: str | None = None
+    """The data's shape when it is not the command's usual one (`show --full` prints the
+    report itself, `factory.report/2`)."""
 
 
 @dataclass

@@ -166,6 +166,83 @@ def show_run(ws: Workspace, run_id: str) -> dict[str, Any]:
     return index.load_report(ws, run_id)
 
 
+BULKY = ("curves", "predictions", "inputs")
+"""Report keys `show` summarises instead of printing: loss curves (one value per tree per
+fold), out-of-fold predictions (one per test row), and the run id's hashed inputs (which
+repeat the components and settings shown beside them)."""
+
+
+def curve_summary(learn: list[float], validation: list[float]) -> dict[str, Any]:
+    """A loss curve in a few numbers: where the validation loss was lowest, where it ended,
+    the final learn/validation gap, and from which iteration on it overfitted (validation
+    more than 1% above its minimum at the end; None when it did not)."""
+    summary: dict[str, Any] = {"iterations": max(len(learn), len(validation))}
+    if learn:
+        summary["final_learn"] = learn[-1]
+    if validation:
+        best = min(range(len(validation)), key=validation.__getitem__)
+        lowest, last = validation[best], validation[-1]
+        summary.update(
+            best_iteration=best,
+            min_validation=lowest,
+            final_validation=last,
+            overfit_from=best if last > lowest * 1.01 and best < len(validation) - 1 else None,
+        )
+        if learn:
+            summary["final_gap"] = last - learn[-1]
+    return summary
+
+
+@dataclass(frozen=True)
+class RunSummaryView:
+    """`factory show RUN`: the report without its bulk, which `--full` prints whole."""
+
+    report: dict[str, Any]
+    """The report's keys except `BULKY`."""
+    curves: dict[str, Any]
+    """`{metric, folds: [{fold, ...curve_summary}], final: {iterations, final_learn}}`."""
+    predictions: dict[str, Any] | None
+    """`{rows, folds, baselines}`: how many out-of-fold predictions the report holds."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.report, "curves": self.curves, "predictions": self.predictions}
+
+
+def show_summary(ws: Workspace, run_id: str) -> RunSummaryView:
+    report = index.load_report(ws, run_id)
+    curves = report.get("curves") or {}
+    predictions = report.get("predictions")
+    final_learn = list((curves.get("final") or {}).get("learn") or [])
+    return RunSummaryView(
+        report={k: v for k, v in report.items() if k not in BULKY},
+        curves={
+            "metric": curves.get("metric"),
+            "folds": [
+                {
+                    "fold": f.get("fold"),
+                    **curve_summary(f.get("learn") or [], f.get("validation") or []),
+                }
+                for f in curves.get("folds") or []
+            ],
+            "final": {
+                "iterations": len(final_learn),
+                "final_learn": final_learn[-1] if final_learn else None,
+            },
+            "full": f"factory curves {report['run_id']}",
+        },
+        predictions=(
+            {
+                "rows": len(predictions.get("row") or []),
+                "folds": sorted(set(predictions.get("fold") or [])),
+                "baselines": sorted(predictions.get("baselines") or {}),
+                "full": f"factory show {report['run_id']} --full",
+            }
+            if isinstance(predictions, dict)
+            else None
+        ),
+    )
+
+
 # ------------------------------------------------------------------------------- curves
 
 
@@ -179,8 +256,36 @@ class CurvesResult:
     """`{fold, learn: [...], validation: [...]}` per fold, one value per iteration."""
     final: dict[str, Any]
     """`{learn: [...]}` of the model trained on all rows."""
+    summary: bool = False
+    """Each fold's curve summarised (`curve_summary`) instead of one value per iteration."""
+    every: int = 1
+    """Keep every `every`-th iteration (plus each curve's lowest point and its last one):
+    1 is every tree."""
 
     def to_dict(self) -> dict[str, Any]:
+        if self.every > 1 and not self.summary:
+            return {
+                "run_id": self.run_id,
+                "model": self.model,
+                "metric": self.metric,
+                "every": self.every,
+                "folds": [{"fold": f.get("fold"), **_thin(f, self.every)} for f in self.folds],
+                "final": _thin(self.final, self.every),
+            }
+        if self.summary:
+            return {
+                "run_id": self.run_id,
+                "model": self.model,
+                "metric": self.metric,
+                "folds": [
+                    {
+                        "fold": f.get("fold"),
+                        **curve_summary(f.get("learn") or [], f.get("validation") or []),
+                    }
+                    for f in self.folds
+                ],
+                "final": {"iterations": len(self.final.get("learn") or [])},
+            }
         return {
             "run_id": self.run_id,
             "model": self.model,
@@ -190,13 +295,80 @@ class CurvesResult:
         }
 
 
-def run_curves(ws: Workspace, run_id: str) -> CurvesResult:
+DEFAULT_POINTS = 50
+"""Points per curve in `factory curves`' default answer; `--full` gives every tree."""
+
+
+def _thin(curve: dict[str, Any], every: int) -> dict[str, Any]:
+    """`{iteration: [...], learn: [...], validation: [...]}`: every `every`-th tree, the last
+    one, and the validation minimum, so the shape and the turning point survive."""
+    learn = list(curve.get("learn") or [])
+    validation = list(curve.get("validation") or [])
+    size = max(len(learn), len(validation))
+    keep = set(range(0, size, every)) | ({size - 1} if size else set())
+    if validation:
+        keep.add(min(range(len(validation)), key=validation.__getitem__))
+    picked = sorted(keep)
+    out: dict[str, Any] = {"iteration": picked}
+    if learn:
+        out["learn"] = [learn[i] for i in picked if i < len(learn)]
+    if validation:
+        out["validation"] = [validation[i] for i in picked if i < len(validation)]
+    return out
+
+
+def run_curves(
+    ws: Workspace, run_id: str, *, summary: bool = False, full: bool = False
+) -> CurvesResult:
+    """A run's loss curves: about `DEFAULT_POINTS` per curve, every tree with `full`, a few
+    numbers per fold with `summary`."""
     report = index.load_report(ws, run_id)
     curves = report.get("curves") or {}
+    longest = max((len(f.get("learn") or []) for f in curves.get("folds") or []), default=0)
+    every = 1 if full else max(1, -(-longest // DEFAULT_POINTS))
     return CurvesResult(
         run_id=report["run_id"],
         model=str(report.get("model")),
         metric=curves.get("metric"),
         folds=list(curves.get("folds") or []),
         final=dict(curves.get("final") or {}),
+        summary=summary,
+        every=every,
     )
+
+
+VERDICT_PREFIXES = {
+    "gate-": "gate",
+    "drift-": "drift",
+    "pit-": "pit",
+    "newdata-": "newdata",
+}
+"""Verdict files `show` opens by id: `reports/<id>.json`."""
+
+
+def show_verdict(ws: Workspace, verdict_id: str) -> tuple[dict[str, Any], str]:
+    """(a gate, drift, leak-check or new-data verdict by its id, its schema)."""
+    import json
+    import re
+
+    from core.foundation.errors import ExitCode, FactoryError
+
+    if not re.match(r"^(gate|drift|pit|newdata)-[0-9a-f]{12}$", verdict_id):
+        raise FactoryError(
+            "invalid_verdict_id",
+            f"{verdict_id!r} is not a verdict id (gate-, drift-, pit- or newdata- and 12 hex "
+            "digits)",
+            exit_code=ExitCode.USAGE,
+        )
+    path = ws.reports_dir / f"{verdict_id}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise FactoryError(
+            "unknown_verdict",
+            f"No verdict {verdict_id} in {ws.reports_dir}",
+            hint="`factory status` lists the latest gates and drift checks.",
+            details={"id": verdict_id},
+        ) from None
+    kind = next(k for p, k in VERDICT_PREFIXES.items() if verdict_id.startswith(p))
+    return raw, str(raw.get("schema") or f"factory.{kind}/1")

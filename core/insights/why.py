@@ -18,7 +18,7 @@ from typing import Any
 from core.experiments.readers import component_versions, load_report, model_reports, primary
 from core.experiments.report import RunReport
 from core.foundation.workspace import Workspace
-from core.verdicts.pairs import compare_reports
+from core.verdicts.pairs import RunComparison, compare_reports
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,26 @@ def _baseline(
     return best, False
 
 
+def brief(comparison: RunComparison) -> dict[str, Any]:
+    """A comparison in the few fields `why` answers with (`factory compare A B` has it all)."""
+    decision = comparison.decision or {}
+    return {
+        "comparable": comparison.comparable,
+        "why_not": comparison.why_not,
+        "verdict": comparison.verdict,
+        "metric": comparison.metric,
+        "method": decision.get("method"),
+        "estimate": decision.get("estimate"),
+        "interval": decision.get("interval"),
+        "p_value": decision.get("p_value"),
+        "rows": comparison.rows,
+        "wins": comparison.wins_b,
+        "folds": len(comparison.folds),
+        "reason": decision.get("reason") or comparison.why_not,
+        "compare": f"factory compare {comparison.run_a} {comparison.run_b}",
+    }
+
+
 def _unique_version(ws: Workspace, kind: str, version: str) -> list[str]:
     """The bare version name as a needle too, but only when no other kind has a version of
     that name: `h2` can then only mean `hparams/h2`."""
@@ -184,7 +204,7 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
                     baseline_run_id=base.get("run_id") if base else None,
                     baseline_version=component_versions(base).get(kind) if base else None,
                     differs_in=_differences(report, base) if base else [],
-                    comparison=comparison.to_dict() if comparison else None,
+                    comparison=brief(comparison) if comparison else None,
                     verdict=verdict,
                     one_factor=one_factor,
                 )

@@ -320,11 +320,16 @@ def _collapse(records: list[dict[str, Any]]) -> list[HistoryLine]:
 
 
 def _summarise(
-    sid: str, kind: str, records: list[dict[str, Any]], include_read_only: bool
+    sid: str,
+    kind: str,
+    records: list[dict[str, Any]],
+    include_read_only: bool,
+    max_lines: int | None = None,
 ) -> SessionHistory:
     shown = [r for r in records if include_read_only or not _is_read_only(r)]
     lines = _collapse(shown)
-    omitted = max(0, len(lines) - MAX_LINES_PER_SESSION)
+    cap = min(max_lines or MAX_LINES_PER_SESSION, MAX_LINES_PER_SESSION)
+    omitted = max(0, len(lines) - cap)
     started, ended = records[0]["ts"], records[-1]["ts"]
     return SessionHistory(
         session_id=sid,
@@ -362,6 +367,7 @@ def history(
     session: str | None = None,
     include_read_only: bool = False,
     limit: int | None = 20,
+    lines: int | None = None,
 ) -> HistoryResult:
     """Sessions with events in `time_range`, newest first.
 
@@ -408,7 +414,9 @@ def history(
         )
     # Only the sessions shown are described: describing is most of the cost at scale.
     shown = visible[:limit] if limit else visible
-    summaries = [_summarise(sid, kind, events, include_read_only) for sid, kind, events in shown]
+    summaries = [
+        _summarise(sid, kind, events, include_read_only, lines) for sid, kind, events in shown
+    ]
     return HistoryResult(
         range=time_range,
         sessions=summaries,

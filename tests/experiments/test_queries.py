@@ -55,12 +55,27 @@ def test_runs_lists_history_with_components_and_best(trained: dict[str, Any]) ->
 
 def test_show_accepts_a_prefix_and_returns_the_whole_report(trained: dict[str, Any]) -> None:
     run_id = trained["temp"]
-    ran = run_factory("show", run_id[:6], "--json", cwd=trained["root"])
+    ran = run_factory("show", run_id[:6], "--full", "--json", cwd=trained["root"])
     assert ran.code == 0, ran.stderr
     stored = json.loads((trained["root"] / "reports" / f"{run_id}.json").read_text())
-    assert ran.doc["data"] == stored
+    assert ran.doc["data"] == stored and ran.doc["schema"] == "factory.report/2"
+    # Without --full: everything but the bulk, which is summarised.
+    brief = run_factory("show", run_id, "--json", cwd=trained["root"]).doc
+    assert brief["schema"] == "factory.show/2"
+    assert {k: v for k, v in brief["data"].items() if k not in ("curves", "predictions")} == {
+        k: v for k, v in stored.items() if k not in ("curves", "predictions", "inputs")
+    }
+    assert brief["data"]["predictions"]["rows"] == len(stored["predictions"]["row"])
+    fold = brief["data"]["curves"]["folds"][0]
+    validation = stored["curves"]["folds"][0]["validation"]
+    assert fold["min_validation"] == min(validation)
+    assert fold["best_iteration"] == validation.index(min(validation))
+    assert fold["final_validation"] == validation[-1]
     missing = run_factory("show", "r-000000", "--json", cwd=trained["root"])
     assert missing.code == 3 and missing.doc["error"]["code"] == "unknown_run"
+    # A run by what it is to its model.
+    best = run_factory("show", "temp:best", "--json", cwd=trained["root"]).doc
+    assert best["data"]["run_id"] == trained["temp"]
 
 
 def test_curves_per_fold_learn_and_validation(trained: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
+from core.flows.refs import resolve_run
 from core.foundation.errors import ExitCode
 
 
@@ -173,34 +174,69 @@ def runs(ctx: Context) -> Reply:
 
 @command(
     "show",
-    help="the whole report of a run",
+    help="a run's report without its bulk (curves and predictions summarised), or a verdict",
     schema="factory.show/2",
-    args=[arg("run", help="run id (or a unique prefix)")],
+    args=[
+        arg(
+            "run",
+            help="run (id, prefix, best, prod, staging, MODEL:best) or a verdict id "
+            "(gate-..., drift-..., pit-..., newdata-...)",
+        ),
+        arg(
+            "--full",
+            action="store_true",
+            help="the whole report, with every curve value and out-of-fold prediction",
+        ),
+    ],
 )
 def show(ctx: Context) -> Reply:
-    from core.experiments.queries import show_run
+    from core.experiments.queries import show_run, show_summary, show_verdict
 
-    report = show_run(ctx.workspace, ctx.args.run)
-    run_id = report["run_id"]
-    return Reply(report, next=[f"factory curves {run_id}", f"factory runs {report.get('model')}"])
+    ref = ctx.args.run
+    if ref.startswith(("gate-", "drift-", "pit-", "newdata-")):
+        verdict, schema = show_verdict(ctx.workspace, ref)
+        return Reply(verdict, next=["factory status"], schema=schema)
+    run_id = resolve_run(ctx.workspace, ref)
+    if ctx.args.full:
+        report = show_run(ctx.workspace, run_id)
+        return Reply(report, next=[f"factory curves {run_id}"], schema="factory.report/2")
+    summary = show_summary(ctx.workspace, run_id)
+    model = summary.report.get("model")
+    return Reply(summary, next=[f"factory curves {run_id} --summary", f"factory runs {model}"])
 
 
 @command(
     "curves",
     help="loss curves per iteration and fold (learn and validation)",
     schema="factory.curves/1",
-    args=[arg("run", help="run id (or a unique prefix)")],
+    args=[
+        arg("run", help="run (id, prefix, best, prod, staging, MODEL:best)"),
+        arg(
+            "--summary",
+            action="store_true",
+            help="per fold: best iteration, lowest and final validation loss, final gap, "
+            "where it began to overfit",
+        ),
+        arg("--full", action="store_true", help="every tree (default: about 50 points a curve)"),
+    ],
 )
 def curves(ctx: Context) -> Reply:
     from core.experiments.queries import run_curves
 
-    result = run_curves(ctx.workspace, ctx.args.run)
+    result = run_curves(
+        ctx.workspace,
+        resolve_run(ctx.workspace, ctx.args.run),
+        summary=ctx.args.summary,
+        full=ctx.args.full,
+    )
+    lowest = (
+        "SELECT fold, split, min(value) AS lowest, arg_min(iteration, value) AS at, "
+        f"count(*) AS trees FROM curves WHERE run_id = '{result.run_id}' GROUP BY ALL ORDER BY ALL"
+    )
     return Reply(
         result,
-        next=[
-            f"factory show {result.run_id}",
-            f"factory query \"SELECT * FROM curves WHERE run_id = '{result.run_id}'\"",
-        ],
+        schema="factory.curves.summary/1" if ctx.args.summary else None,
+        next=[f"factory show {result.run_id}", f'factory query "{lowest}"'],
     )
 
 
@@ -211,9 +247,11 @@ def curves(ctx: Context) -> Reply:
     args=[arg("run_a", help="baseline run"), arg("run_b", help="challenger run")],
 )
 def compare(ctx: Context) -> Reply:
+    from core.flows.refs import resolve_pair
     from core.verdicts.compare import compare_runs
 
-    result = compare_runs(ctx.workspace, ctx.args.run_a, ctx.args.run_b)
+    run_a, run_b = resolve_pair(ctx.workspace, ctx.args.run_a, ctx.args.run_b)
+    result = compare_runs(ctx.workspace, run_a, run_b)
     return Reply(
         result,
         next=[

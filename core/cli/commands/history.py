@@ -23,7 +23,14 @@ DEFAULT_SINCE = "7d"
         arg("--on", metavar="DAY", help="exactly this day, e.g. --on saturday, --on 2026-11-21"),
         arg("--session", metavar="ID", help="only this session (named, w-... or p-... id)"),
         arg("--all", action="store_true", help="also show read-only commands"),
-        arg("--limit", type=int, default=20, help="at most N sessions (default 20; 0 = all)"),
+        arg("--limit", type=int, default=5, help="at most N sessions (default 5; 0 = all)"),
+        arg(
+            "--lines",
+            type=int,
+            default=40,
+            help="at most N lines per session, the newest (default 40; 0 = up to 200); "
+            "--session shows 200",
+        ),
     ],
 )
 def history(ctx: Context) -> Reply:
@@ -31,8 +38,11 @@ def history(ctx: Context) -> Reply:
     from core.overview.history import history as read_history
 
     args = ctx.args
-    if args.limit < 0:
-        raise UsageError("--limit must be 0 or more", hint="factory history --limit 5")
+    if args.limit < 0 or args.lines < 0:
+        raise UsageError("--limit and --lines must be 0 or more", hint="factory history --limit 5")
+    lines = args.lines or None
+    if args.session and args.lines == 40:
+        lines = None  # one session asked for by name: show it whole
     default = None if args.session else DEFAULT_SINCE
     time_range = resolve_range(args.since, args.until, args.on, default_since=default)
     result = read_history(
@@ -41,6 +51,7 @@ def history(ctx: Context) -> Reply:
         session=args.session,
         include_read_only=args.all,
         limit=args.limit or None,
+        lines=lines,
     )
     follow: list[str] = []
     if result.sessions and not args.session:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.cli.registry import Context, Reply, arg, command
+from core.flows.refs import resolve_run
 from core.foundation.errors import ExitCode
 
 
@@ -13,7 +16,9 @@ from core.foundation.errors import ExitCode
     args=[
         arg("model", help="model name from factory.toml"),
         arg(
-            "--reference", required=True, help="snapshot id (ds-...) or run id (its training data)"
+            "--reference",
+            help="snapshot id (ds-...) or run (id, prefix, best, prod, staging): its training "
+            "data (default: the prod run, else staging, else the best)",
         ),
         arg(
             "--current",
@@ -32,10 +37,15 @@ def drift(ctx: Context) -> Reply:
     from core.operations.drift import check_drift
 
     a = ctx.args
+    reference = a.reference
+    if reference is None:
+        reference = _serving(ctx.workspace, a.model)
+    elif not reference.startswith("ds-"):
+        reference = resolve_run(ctx.workspace, reference, model=a.model)
     result = check_drift(
         ctx.workspace,
         a.model,
-        a.reference,
+        reference,
         current=a.current,
         last=a.last,
         features_version=a.features,
@@ -51,6 +61,22 @@ def drift(ctx: Context) -> Reply:
             exit_code=ExitCode.CHECK_FAILED,
         )
     return Reply(result, next=[f"open {result.html_path}", "factory status"])
+
+
+def _serving(ws: Any, model: str) -> str:
+    """The run whose training data a drift check compares with by default."""
+    from core.foundation.errors import FactoryError
+
+    for name in ("prod", "staging", "best"):
+        try:
+            return resolve_run(ws, name, model=model)
+        except FactoryError:
+            continue
+    raise FactoryError(
+        "no_champion",
+        f"{model} has no run to compare with: nothing in prod or staging, and no run yet",
+        hint=f"Train one with `factory train {model}`, or pass --reference ds-... .",
+    )
 
 
 @command(
@@ -72,7 +98,10 @@ def gate(ctx: Context) -> Reply:
     from core.operations.gates import evaluate_gate
 
     result = evaluate_gate(
-        ctx.workspace, ctx.args.run, ctx.args.tier, retrain=not ctx.args.no_retrain
+        ctx.workspace,
+        resolve_run(ctx.workspace, ctx.args.run),
+        ctx.args.tier,
+        retrain=not ctx.args.no_retrain,
     )
     if result.passed:
         return Reply(result, next=[f"factory promote {result.run_id} --to {result.tier}"])
@@ -104,7 +133,12 @@ def gate(ctx: Context) -> Reply:
 def promote(ctx: Context) -> Reply:
     from core.operations.tiers import promote as do_promote
 
-    result = do_promote(ctx.workspace, ctx.args.run, ctx.args.tier, override=ctx.args.override)
+    result = do_promote(
+        ctx.workspace,
+        resolve_run(ctx.workspace, ctx.args.run),
+        ctx.args.tier,
+        override=ctx.args.override,
+    )
     next_commands = [f"factory tiers {result.model}"]
     if result.tier == "staging":
         next_commands.insert(0, f"factory gate {result.run_id} --to prod")
@@ -209,7 +243,7 @@ def predict(ctx: Context) -> Reply:
         a.model,
         a.input,
         tier=a.tier,
-        run=a.run,
+        run=resolve_run(ctx.workspace, a.run, model=a.model) if a.run else None,
         output=a.output_path,
         start=a.start,
         log=not a.no_log,

@@ -13,9 +13,7 @@ from core.foundation.errors import UsageError
     args=[
         arg("sql", nargs="?", help="a SELECT statement; see --tables for views and columns"),
         arg("--tables", action="store_true", help="list the views and their columns"),
-        arg(
-            "--limit", type=int, default=1000, help="at most this many rows (default 1000; 0 = all)"
-        ),
+        arg("--limit", type=int, default=200, help="at most this many rows (default 200; 0 = all)"),
     ],
 )
 def query(ctx: Context) -> Reply:

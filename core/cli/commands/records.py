@@ -68,9 +68,11 @@ def plan(ctx: Context) -> Reply:
     mutating=True,
 )
 def note(ctx: Context) -> Reply:
+    from core.flows.refs import resolve_run
     from core.records.api import add_note
 
-    result = add_note(ctx.workspace, ctx.args.run, ctx.args.text, ctx.args.next_idea)
+    run_id = resolve_run(ctx.workspace, ctx.args.run)
+    result = add_note(ctx.workspace, run_id, ctx.args.text, ctx.args.next_idea)
     return Reply(result, next=[f"factory card {result.model}", "factory status"])
 
 
