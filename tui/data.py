@@ -78,14 +78,14 @@ def compare(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
 
 def card(ws: Workspace, model: str) -> dict[str, Any]:
     """`factory card MODEL --json`."""
-    cards = _module("core.records.api")
+    cards = _module("core.records.card_store")
     result: dict[str, Any] = _plain(cards.read_card(ws, model))
     return result
 
 
 def card_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """`factory cards --json` `cards`: models in factory.toml and card files."""
-    cards = _module("core.records.api")
+    cards = _module("core.records.summary")
     return [_plain(summary) for summary in cards.list_cards(ws)]
 
 

@@ -134,7 +134,10 @@ def run_demo(
     from core.experiments.report import RunReport
     from core.flows.training import train_run
     from core.insights.effects import component_effects
-    from core.records.api import add_note, read_card, record_plan
+    from core.records.card_store import read_card
+    from core.records.notes import add_note
+    from core.records.plans import record_plan
+    from core.records.runs import run_entry
     from core.verdicts.pairs import compare_reports
 
     narrate = say or (lambda _text: None)
@@ -165,7 +168,7 @@ def run_demo(
         run_id = str(_field(result, "run_id"))
         report = load_report(ws, run_id) or {}
         info = primary(report)
-        entry = next(e for e in read_card(ws, model).entries if e["run_id"] == run_id)
+        entry = run_entry(ws, read_card(ws, model), run_id) or {}
         steps.append(
             DemoStep(
                 model=model,

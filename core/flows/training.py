@@ -1,11 +1,12 @@
 """`train_run`: train a model and remember the run on its card, carrying out a plan.
 
 The experiments layer trains (`core.experiments.training.run.run_training`); the records
-layer remembers (`core.records.api.record_run`, `get_plan`). This is where they meet, so neither
-imports the other."""
+layer remembers (`core.records.runs.record_run`, `core.records.plans.get_plan`). This is
+where they meet, so neither imports the other."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from core.experiments.training.fit import Progress
@@ -33,7 +34,8 @@ def train_run(
     """Train `model` (components default to factory.toml's, or the plan's), or return the
     existing run with the same inputs; the card records the run and checks its plan."""
     from core.foundation.errors import UsageError
-    from core.records.api import get_plan, record_run
+    from core.records.plans import get_plan
+    from core.records.runs import record_run
 
     plan_components: dict[str, str] | None = None
     if plan_id is not None:
@@ -53,7 +55,18 @@ def train_run(
     def remember(report: dict[str, Any]) -> None:
         record_run(ws, report)
 
-    return run_training(
+    result = run_training(
         ws, inputs, plan_id=plan_id, force=force, allow_leaky=allow_leaky, progress=progress,
         thread_count=thread_count, record=remember,
     )  # fmt: skip
+    return replace(result, expectation=_expectation(ws, model, result.run_id))
+
+
+def _expectation(ws: Workspace, model: str, run_id: str) -> dict[str, Any] | None:
+    """The verdict on the plan the run carried out, as the card recorded it."""
+    from core.records.card_store import read_card
+
+    for plan in reversed(read_card(ws, model).plans):
+        if plan.run_id == run_id:
+            return {"plan_id": plan.plan_id, "expect": plan.expect, **(plan.verdict or {})}
+    return None

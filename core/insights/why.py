@@ -163,7 +163,7 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
     from core.components.registry import get_component, parse_ref
     from core.foundation.errors import FactoryError
     from core.records.adrs import mentions, mentions_any
-    from core.records.api import _card_models, card_path, read_card
+    from core.records.card_store import card_models, card_path, read_card
 
     kind, version = parse_ref(ref)
     component = f"{kind}/{version}"
@@ -213,7 +213,7 @@ def why_component(ws: Workspace, ref: str) -> WhyResult:
     needles = [component, *_unique_version(ws, kind, version)]
     notes: list[dict[str, Any]] = []
     plans: list[dict[str, Any]] = []
-    for model in _card_models(ws):
+    for model in card_models(ws):
         if not card_path(ws, model).is_file():
             continue
         card = read_card(ws, model)

@@ -503,10 +503,11 @@ def trace(ws: Workspace, request_id: str) -> TraceResult:
         snapshot = {"id": report.get("snapshot_id"), "missing": True}
     entry = None
     history: list[dict[str, Any]] = []
-    from core.records.api import read_card
+    from core.records.card_store import read_card
+    from core.records.runs import run_entry
 
     card = read_card(ws, str(report.get("model")))
-    entry = next((e for e in card.entries if e.get("run_id") == run_id), None)
+    entry = run_entry(ws, card, run_id)
     history = [
         h
         for h in card.meta.get("tier_history") or []

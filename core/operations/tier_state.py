@@ -41,7 +41,7 @@ def normalize(meta: dict[str, Any]) -> dict[str, Any]:
 
 def read_tiers(ws: Workspace, model: str) -> dict[str, Any]:
     """`{staging, prod, previous: {staging, prod}}` from the model's card."""
-    from core.records.api import read_card
+    from core.records.card_store import read_card
 
     model_config(ws, model)
     return normalize(read_card(ws, model).meta)
@@ -63,7 +63,7 @@ def history_of(meta: dict[str, Any]) -> list[dict[str, Any]]:
 def tiers_at(ws: Workspace, model: str, at: str | None = None) -> TiersResult:
     """What held each tier at `at` (a WHEN such as `2026-11-20`, `yesterday`, `3d`), replayed
     from the card's tier history; now when `at` is None."""
-    from core.records.api import read_card
+    from core.records.card_store import read_card
 
     model_config(ws, model)
     meta = read_card(ws, model).meta

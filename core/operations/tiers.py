@@ -4,7 +4,7 @@ The model card's frontmatter is the registry (adrs/0014-gates-and-tiers.md):
 `tiers: {staging: run|None, prod: run|None, previous: {staging: run|None, prod: run|None}}`
 and `tier_history: [{ts, tier, run_id, previous_run_id, action, reason, gate_id}]`, with
 action one of promote, rollback, override. Every change happens inside the card's lock
-(`core.records.api.update_card`) and is checked against the state read *inside* the lock, so
+(`core.records.card_store.update_card`) and is checked against the state read *inside* the lock, so
 two processes promoting at once leave one winner and a consistent card.
 """
 
@@ -47,7 +47,7 @@ def promote(ws: Workspace, run_ref: str, tier: str, *, override: str | None = No
     current (same incumbent, same gate settings, same newest data), or `override` (a reason,
     recorded in the card, the events and an ADR). Prod only from staging."""
     from core.operations import gates
-    from core.records.api import update_card
+    from core.records.card_store import update_card
 
     check_tier(tier)
     report = load_run(ws, run_ref)
@@ -200,7 +200,7 @@ def _override_adr(
 
 def rollback(ws: Workspace, model: str, reason: str, tier: str = "prod") -> TierChange:
     """Put the tier's previous champion back (and raise an alert)."""
-    from core.records.api import update_card
+    from core.records.card_store import update_card
 
     check_tier(tier)
     model_config(ws, model)

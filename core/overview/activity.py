@@ -66,7 +66,7 @@ def _newest_memory(ws: Workspace) -> list[dict[str, Any]]:
     from core.experiments.index import model_stats
     from core.overview.memory import record_of
     from core.overview.operations_section import verdict_files
-    from core.records.api import card_summary
+    from core.records.summary import card_summary
 
     found: list[dict[str, Any] | None] = []
     for model in ws.config.models:

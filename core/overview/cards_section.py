@@ -1,8 +1,8 @@
 """Status section from the model cards: open plans and next ideas from notes (the tiers are
 the operations section's).
 
-Reads the cached card summary (`card_summary`), so a card with 10,000 entries is parsed
-once per change, not on every `factory status`.
+Reads the card's summary (`card_summary`): a card keeps a bounded number of runs
+(adrs/0023), so it parses in about a millisecond at any run count.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.foundation.workspace import Workspace
-from core.records.api import card_summary
+from core.records.summary import card_summary
 
 
 def cards_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]:

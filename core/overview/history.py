@@ -259,7 +259,37 @@ def group_sessions(records: list[dict[str, Any]]) -> list[tuple[str, str, list[d
         last = moment
     groups = [(sid, "named", events) for sid, events in named.items()]
     groups += [(_work_id(events[0]["ts"]), "work", events) for events in work]
-    return groups
+    return _fold_memory(groups)
+
+
+def _fold_memory(
+    groups: list[tuple[str, str, list[dict[str, Any]]]],
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """A record rebuilt from the committed memory that falls inside a session with events
+    (from its first to its last event) belongs to that session: it was written then."""
+    spans = [
+        (_parse_ts(events[0]["ts"]), _parse_ts(events[-1]["ts"]), events)
+        for _, _, events in groups
+        if any(e.get("source") != "memory" for e in events)
+    ]
+    kept: list[tuple[str, str, list[dict[str, Any]]]] = []
+    for sid, kind, events in groups:
+        if any(e.get("source") != "memory" for e in events):
+            kept.append((sid, kind, events))
+            continue
+        rest = []
+        for record in events:
+            moment = _parse_ts(record["ts"])
+            home = next((e for start, end, e in spans if start <= moment <= end), None)
+            if home is None:
+                rest.append(record)
+            else:
+                home.append(record)
+        if rest:
+            kept.append((_work_id(rest[0]["ts"]), kind, rest))
+    for _, _, events in kept:
+        events.sort(key=lambda r: r["ts"])
+    return kept
 
 
 FIELD_KEYS = (
@@ -337,7 +367,9 @@ def _summarise(
         started=started,
         ended=ended,
         duration_s=round((_parse_ts(ended) - _parse_ts(started)).total_seconds(), 3),
-        processes=len({(r.get("session_id"), r.get("pid")) for r in records}),
+        processes=len(
+            {(r.get("session_id"), r.get("pid")) for r in records if r.get("source") != "memory"}
+        ),
         events=len(shown),
         hidden=len(records) - len(shown),
         failures=sum(

@@ -116,7 +116,7 @@ def _verdicts(ws: Workspace) -> list[dict[str, Any] | None]:
 def _cards(ws: Workspace) -> list[dict[str, Any] | None]:
     from core.foundation.errors import FactoryError
     from core.foundation.ids import NAME_PATTERN
-    from core.records.api import read_card
+    from core.records.card_store import read_card
 
     found: list[dict[str, Any] | None] = []
     models = sorted(p.stem for p in ws.cards_dir.glob("*.md")) if ws.cards_dir.is_dir() else []

@@ -57,7 +57,7 @@ def verdict_files(ws: Workspace, prefix: str) -> list[dict[str, Any]]:
 
 
 def _tiers(ws: Workspace, model: str) -> dict[str, Any]:
-    from core.records.api import card_summary
+    from core.records.summary import card_summary
 
     tiers = card_summary(ws, model).tiers or {}
     return tiers if isinstance(tiers, dict) else {}

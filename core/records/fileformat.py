@@ -3,8 +3,8 @@
 A card is `---`, YAML frontmatter, `---`, then a Markdown body. Generated sections sit
 between `<!-- factory:begin NAME -->` and `<!-- factory:end NAME -->`; a write replaces only
 the text between those markers (adding a missing section at the end) and leaves every other
-byte of the body as the human left it. A frontmatter that does not parse is reported with
-the file and line and is never overwritten.
+byte of the body as the human left it. A frontmatter that does not parse, or that writes a
+key twice in one mapping, is reported with the file and line and is never overwritten.
 """
 
 from __future__ import annotations
@@ -27,9 +27,41 @@ def _yaml() -> Any:
     return yaml
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def loader() -> Any:
+    """YAML's safe loader (the C one when built) that refuses a key written twice in one
+    mapping: plain YAML keeps the last and drops the first without a word, which on a card
+    would lose a tier or a list of plans a person pasted in."""
     yaml = _yaml()
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class UniqueKeys(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                first_line: dict[tuple[str, str], int] = {}
+                for key_node, _value in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                        continue
+                    key = (key_node.tag, key_node.value)
+                    if key in first_line:
+                        raise DuplicateKey(key_node.value, first_line[key], key_node.start_mark)
+                    first_line[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeys
+
+
+class DuplicateKey(Exception):
+    """A mapping names `key` twice; `first` is the 0-based line of the first, `mark` the
+    position of the second."""
+
+    def __init__(self, key: str, first: int, mark: Any) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+        self.first = first
+        self.mark = mark
 
 
 def dumper() -> Any:
@@ -78,6 +110,16 @@ def split(path: Path, text: str) -> tuple[dict[str, Any], str]:
     source = "".join(lines[1:closing])
     try:
         meta = yaml.load(source, Loader=loader()) if source.strip() else {}
+    except DuplicateKey as exc:
+        # +2: the YAML starts on the file's second line and marks count from zero.
+        raise broken(
+            path,
+            exc.mark.line + 2,
+            f"key '{exc.key}' is written twice in the frontmatter (first on line "
+            f"{exc.first + 2}); YAML would silently keep only the second",
+            f"Merge the two '{exc.key}' entries into one by hand (factory never overwrites a "
+            "card it cannot read), or restore it with `git checkout -- " + path.name + "`.",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # +2: the YAML starts on the file's second line and marks count from zero.
@@ -164,40 +206,13 @@ def _dump(value: Any) -> str:
     )  # fmt: skip
 
 
-def entry_key(item: Any) -> str:
-    """What identifies an entry's content: its canonical JSON."""
-    import json
-
-    return json.dumps(item, sort_keys=True, default=str, separators=(",", ":"))
+def dump_frontmatter(meta: dict[str, Any]) -> str:
+    """The frontmatter's YAML, keys in the order of `meta`."""
+    return _dump(meta)
 
 
-def dump_frontmatter(meta: dict[str, Any], entry_texts: dict[str, str] | None = None) -> str:
-    """The frontmatter's YAML, key by key. Each `entries` item is dumped on its own and its
-    text reused from `entry_texts` (keyed by `entry_key`) when unchanged: with 10,000
-    runs, re-dumping every entry on every write would cost seconds. On return `entry_texts`
-    holds exactly the current entries' texts."""
-    parts = []
-    for key, value in meta.items():
-        if key == "entries" and isinstance(value, list) and value and entry_texts is not None:
-            texts = []
-            current: dict[str, str] = {}
-            for item in value:
-                marker = entry_key(item)
-                text = entry_texts.get(marker)
-                if text is None:
-                    text = _dump([item])
-                current[marker] = text
-                texts.append(text)
-            entry_texts.clear()
-            entry_texts.update(current)
-            parts.append("entries:\n" + "".join(texts))
-        else:
-            parts.append(_dump({key: value}))
-    return "".join(parts)
-
-
-def join(meta: dict[str, Any], body: str, entry_texts: dict[str, str] | None = None) -> str:
-    front = dump_frontmatter(meta, entry_texts) if meta else ""
-    if not body.startswith("\n"):
-        body = "\n" + body
-    return f"---\n{front}---{body}"
+def join(meta: dict[str, Any], body: str) -> str:
+    """The card's text: the inverse of `split`, so every byte of `body` lands as it was
+    (a blank line a person left under the frontmatter included)."""
+    front = dump_frontmatter(meta) if meta else ""
+    return f"---\n{front}---\n{body}"

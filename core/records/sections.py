@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-RECENT_RUNS = 50
-"""The body lists the newest runs only; every run stays in the frontmatter."""
-
 
 def initial_body(model: str) -> str:
-    return f"""
-# Model card: {model}
+    return f"""# Model card: {model}
 
 <!-- factory:begin summary -->
 <!-- factory:end summary -->
@@ -47,26 +43,6 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def best_entry(meta: dict[str, Any], cohort: str | None = None) -> dict[str, Any] | None:
-    """The best entry among runs that can be compared (one cohort: `cohort`, else the newest
-    entry's), never a leaky one."""
-    direction = meta.get("direction") or "maximize"
-    entries = [e for e in meta.get("entries") or [] if isinstance(e, dict)]
-    if cohort is None and entries:
-        cohort = entries[-1].get("cohort")
-    scored = [
-        e
-        for e in entries
-        if isinstance((e.get("metric") or {}).get("mean"), (int, float))
-        and not e.get("leaky")
-        and e.get("cohort") == cohort
-    ]
-    if not scored:
-        return None
-    pick = min if direction == "minimize" else max
-    return pick(scored, key=lambda e: e["metric"]["mean"])
-
-
 def verdict_text(expectation: dict[str, Any] | None) -> str:
     if not expectation:
         return "–"
@@ -87,16 +63,26 @@ def render(meta: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _runs_on_card(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in meta.get("runs") or [] if isinstance(e, dict)]
+
+
+def _run_count(meta: dict[str, Any], runs: list[dict[str, Any]]) -> int:
+    count = meta.get("run_count")
+    return count if isinstance(count, int) and count >= len(runs) else len(runs)
+
+
 def _summary(meta: dict[str, Any]) -> str:
-    entries = meta.get("entries") or []
+    runs = _runs_on_card(meta)
+    count = _run_count(meta, runs)
     lines = [
         f"- task: {meta.get('task')}; primary metric: {meta.get('primary_metric')} "
         f"({meta.get('direction')})",
-        f"- runs: {len(entries)}",
+        f"- runs: {count}",
     ]
-    best = best_entry(meta)
+    best = next((e for e in runs if e.get("run_id") == meta.get("best_run")), None)
     if best:
-        metric = best["metric"]
+        metric = best.get("metric") or {}
         lines.append(
             f"- best run: `{best['run_id']}` {metric.get('name')} {_fmt(metric.get('mean'))}"
             f" ± {_fmt(metric.get('std'))}{_skill_words(best.get('baseline'))}"
@@ -140,19 +126,22 @@ def _plans(meta: dict[str, Any]) -> str:
 
 
 def _runs(meta: dict[str, Any]) -> str:
-    entries = [e for e in meta.get("entries") or [] if isinstance(e, dict)]
-    if not entries:
+    runs = _runs_on_card(meta)
+    if not runs:
         return "_No runs yet: `factory train MODEL`._"
     rows = [
-        "| run | created | components | metric | vs naive baseline | expectation | changed |",
+        "| run | created | components | metric | vs naive baseline | expectation | kept for |",
         "|---|---|---|---|---|---|---|",
     ]
-    for entry in reversed(entries[-RECENT_RUNS:]):
+    for entry in reversed(runs):
         metric = entry.get("metric") or {}
         components = ", ".join(f"{k}/{v}" for k, v in (entry.get("components") or {}).items())
-        changed = ", ".join(entry.get("component_changed") or []) or "–"
+        kept = ", ".join(str(k) for k in entry.get("kept_for") or []) or "–"
+        changed = ", ".join(entry.get("component_changed") or [])
+        if changed:
+            kept += f"; changed: {changed}"
         if entry.get("leaky"):
-            changed = "LEAKY; " + changed
+            kept = "LEAKY; " + kept
         baseline = entry.get("baseline") or {}
         versus = (
             f"{_fmt(baseline.get('skill'), 3)} over {baseline.get('best')}: "
@@ -164,11 +153,13 @@ def _runs(meta: dict[str, Any]) -> str:
             f"| `{entry.get('run_id')}` | {_cell(str(entry.get('created_at', ''))[:16])} "
             f"| {_cell(components)} | {metric.get('name')} {_fmt(metric.get('mean'))} ± "
             f"{_fmt(metric.get('std'))} | {_cell(versus)} "
-            f"| {_cell(verdict_text(entry.get('expectation')))} | {_cell(changed)} |"
+            f"| {_cell(verdict_text(entry.get('expectation')))} | {_cell(kept)} |"
         )
-    older = len(entries) - RECENT_RUNS
-    if older > 0:
-        rows.append(f"\n_{older} older runs are in the frontmatter and in `factory runs`._")
+    others = _run_count(meta, runs) - len(runs)
+    if others > 0:
+        rows.append(
+            f"\n_{others} other runs are in `factory runs` and their reports in `reports/`._"
+        )
     return "\n".join(rows)
 
 

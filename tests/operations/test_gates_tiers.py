@@ -196,7 +196,7 @@ def test_a_verdict_gone_stale_inside_the_lock_is_refused(
     from core.foundation.errors import FactoryError
     from core.foundation.workspace import Workspace
     from core.operations import gates, tiers
-    from core.records.api import update_card
+    from core.records.card_store import update_card
 
     ws = Workspace(ops["root"])
     verdict = gates.evaluate_gate(ws, ops["run_b"], "staging", retrain=False)

@@ -12,7 +12,11 @@ import pytest
 
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.workspace import Workspace
-from core.records import api
+from core.records.card_store import read_card, update_card
+from core.records.notes import add_note
+from core.records.plans import get_plan
+from core.records.runs import record_run
+from core.records.summary import card_summary
 from tests.conftest import run_factory
 
 HUMAN = "The rain model feeds the cycling app; Mondays matter most. — Ana"
@@ -30,11 +34,11 @@ def _set_plan(ws: Workspace, plan_id: str, expect: str, features: str = "weather
             }
         )
 
-    api.update_card(ws, "rain", add)
+    update_card(ws, "rain", add)
 
 
 def test_human_edits_survive_every_write(ws: Workspace, report_writer: Any) -> None:
-    api.record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
+    record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     path = ws.cards_dir / "rain.md"
     text = path.read_text()
     # A human writes in the free part, inside a generated section and after the end.
@@ -52,9 +56,9 @@ def test_human_edits_survive_every_write(ws: Workspace, report_writer: Any) -> N
     # A human may also add their own frontmatter key.
     path.write_text(path.read_text().replace("model: rain\n", "model: rain\nowner: ana\n", 1))
 
-    api.record_run(ws, report_writer("r-bbb", fold_values=[0.7, 0.7, 0.71, 0.7]))
-    note = api.add_note(ws, "r-bbb", "v2 lags help", next_idea="try depth 6")
-    api.update_card(ws, "rain", lambda meta: meta["tiers"].update({"dev": "r-bbb"}))
+    record_run(ws, report_writer("r-bbb", fold_values=[0.7, 0.7, 0.71, 0.7]))
+    note = add_note(ws, "r-bbb", "v2 lags help", next_idea="try depth 6")
+    update_card(ws, "rain", lambda meta: meta["tiers"].update({"dev": "r-bbb"}))
 
     after = path.read_text()
     for words in (
@@ -66,7 +70,7 @@ def test_human_edits_survive_every_write(ws: Workspace, report_writer: Any) -> N
         assert words in after
     assert "r-HUMAN-EDIT" not in after  # the generated section was regenerated
     assert "| `r-aaa` |" in after and "| `r-bbb` |" in after
-    card = api.read_card(ws, "rain")
+    card = read_card(ws, "rain")
     assert card.meta["owner"] == "ana"
     assert [e["run_id"] for e in card.entries] == ["r-aaa", "r-bbb"]
     assert card.meta["tiers"] == {"dev": "r-bbb"}
@@ -80,9 +84,9 @@ def test_human_edits_survive_every_write(ws: Workspace, report_writer: Any) -> N
 def test_record_run_and_note_are_idempotent(ws: Workspace, report_writer: Any) -> None:
     report = report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6])
     for _ in range(3):
-        api.record_run(ws, report)
-        api.add_note(ws, "r-aaa", "same finding")
-    card = api.read_card(ws, "rain")
+        record_run(ws, report)
+        add_note(ws, "r-aaa", "same finding")
+    card = read_card(ws, "rain")
     assert len(card.entries) == 1 and len(card.notes) == 1
 
 
@@ -90,7 +94,7 @@ def test_broken_frontmatter_reported_with_line_and_never_overwritten(
     ws: Workspace, report_writer: Any
 ) -> None:
     report = report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6])
-    api.record_run(ws, report)
+    record_run(ws, report)
     path = ws.cards_dir / "rain.md"
     lines = path.read_text().splitlines(keepends=True)
     bad_line = 4  # 1-based line in the file: the `primary_metric:` line
@@ -100,7 +104,7 @@ def test_broken_frontmatter_reported_with_line_and_never_overwritten(
     path.write_text(broken)
 
     with pytest.raises(FactoryError) as info:
-        api.record_run(ws, report_writer("r-bbb", fold_values=[0.7, 0.7, 0.7, 0.7]))
+        record_run(ws, report_writer("r-bbb", fold_values=[0.7, 0.7, 0.7, 0.7]))
     assert info.value.exit_code == ExitCode.INPUT
     assert info.value.code == "card_invalid"
     assert str(path) in info.value.message
@@ -120,19 +124,19 @@ def test_broken_frontmatter_reported_with_line_and_never_overwritten(
 
 
 def test_unpaired_marker_is_refused(ws: Workspace, report_writer: Any) -> None:
-    api.record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
+    record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     path = ws.cards_dir / "rain.md"
     damaged = path.read_text().replace("<!-- factory:end runs -->\n", "", 1)
     path.write_text(damaged)
     with pytest.raises(FactoryError, match="section 'runs' is not closed"):
-        api.add_note(ws, "r-aaa", "x")
+        add_note(ws, "r-aaa", "x")
     assert path.read_text() == damaged
 
 
 def _append_notes(root: str, worker: int, count: int) -> None:
     ws = Workspace(Path(root))
     for i in range(count):
-        api.update_card(
+        update_card(
             ws,
             "rain",
             lambda meta, i=i: meta["notes"].append(
@@ -152,16 +156,16 @@ def test_concurrent_update_card_loses_no_update(ws: Workspace) -> None:
     for proc in procs:
         proc.join(120)
         assert proc.exitcode == 0
-    ids = {n["note_id"] for n in api.read_card(ws, "rain").notes}
+    ids = {n["note_id"] for n in read_card(ws, "rain").notes}
     assert len(ids) == workers * each
     leftovers = [p for p in ws.cards_dir.iterdir() if p.name != "rain.md"]
     assert leftovers == []  # no temporary files left behind
 
 
 def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> None:
-    api.record_run(ws, report_writer("r-base", fold_values=[0.60, 0.62, 0.61, 0.63]))
+    record_run(ws, report_writer("r-base", fold_values=[0.60, 0.62, 0.61, 0.63]))
     _set_plan(ws, "p-beats", "beats best and auc >= 0.65")
-    api.record_run(
+    record_run(
         ws,
         report_writer(
             "r-new",
@@ -171,7 +175,7 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
             plan_id="p-beats",
         ),
     )
-    plan = api.get_plan(ws, "p-beats")
+    plan = get_plan(ws, "p-beats")
     assert plan.status == "trained" and plan.run_id == "r-new"
     assert plan.verdict is not None and plan.verdict["held"] is True
     beats = plan.verdict["checks"][0]
@@ -190,7 +194,7 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
 
     # A threshold that fails, found by matching components without --plan.
     _set_plan(ws, "p-high", "auc > 0.9", features="weather_v3")
-    api.record_run(
+    record_run(
         ws,
         report_writer(
             "r-v3",
@@ -199,7 +203,7 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
             created_at="2026-01-03T00:00:00Z",
         ),
     )
-    high = api.get_plan(ws, "p-high")
+    high = get_plan(ws, "p-high")
     assert high.run_id == "r-v3" and high.verdict is not None
     assert high.verdict["held"] is False
     v3 = json.loads((ws.reports_dir / "r-v3.json").read_text())["primary_metric"]["mean"]
@@ -207,7 +211,7 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
 
     # Free text waits for a human.
     _set_plan(ws, "p-free", "the curves should flatten later", features="weather_v4")
-    api.record_run(
+    record_run(
         ws,
         report_writer(
             "r-v4",
@@ -216,14 +220,14 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
             created_at="2026-01-04T00:00:00Z",
         ),
     )
-    free = api.get_plan(ws, "p-free")
+    free = get_plan(ws, "p-free")
     assert free.verdict == {"held": None, "reason": "needs a human verdict", "checks": []}
-    entry = next(e for e in api.read_card(ws, "rain").entries if e["run_id"] == "r-v4")
+    entry = next(e for e in read_card(ws, "rain").entries if e["run_id"] == "r-v4")
     assert entry["plan_id"] == "p-free" and entry["expectation"]["held"] is None
 
 
 def test_beats_named_run_worse_and_minimize(ws: Workspace, report_writer: Any) -> None:
-    api.record_run(
+    record_run(
         ws,
         report_writer("r-t1", model="temp", metric="mae", direction="minimize",
                       fold_values=[2.0, 2.1, 2.2, 2.0]),
@@ -235,33 +239,36 @@ def test_beats_named_run_worse_and_minimize(ws: Workspace, report_writer: Any) -
              "expect": "beats r-t1", "status": "planned"}
         )  # fmt: skip
 
-    api.update_card(ws, "temp", add)
-    api.record_run(
+    update_card(ws, "temp", add)
+    record_run(
         ws,
         report_writer("r-t2", model="temp", metric="mae", direction="minimize",
                       features="weather_v2", fold_values=[2.3, 2.4, 2.5, 2.35],
                       created_at="2026-01-02T00:00:00Z"),
     )  # fmt: skip
-    plan = api.get_plan(ws, "p-t")
+    plan = get_plan(ws, "p-t")
     check = plan.verdict["checks"][0] if plan.verdict else {}
     assert plan.verdict is not None and plan.verdict["held"] is False
     assert check["verdict"] == "worse" and check["wins"] == 0
 
 
-def test_card_summary_is_cached_by_mtime_and_size(ws: Workspace, report_writer: Any) -> None:
-    assert api.card_summary(ws, "rain").exists is False
-    api.record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
+def test_card_summary_reads_the_card_itself_with_no_cache(
+    ws: Workspace, report_writer: Any
+) -> None:
+    assert card_summary(ws, "rain").exists is False
+    record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     _set_plan(ws, "p-open", "auc >= 0.7")
-    first = api.card_summary(ws, "rain")
+    first = card_summary(ws, "rain")
     assert first.entries == 1 and [p["plan_id"] for p in first.open_plans] == ["p-open"]
-    cache = ws.state_dir / "cache" / "cards" / "rain.json"
-    assert cache.is_file()
-    # A cache hit does not parse the card: prove it by poisoning the cached numbers.
-    poisoned = cache.read_text().replace('"entries": 1', '"entries": 999')
-    cache.write_text(poisoned)
-    assert api.card_summary(ws, "rain").entries == 999
-    api.add_note(ws, "r-aaa", "found", next_idea="try weather_v2")
-    fresh = api.card_summary(ws, "rain")
+    assert first.best is not None and first.best["run_id"] == "r-aaa"
+    # Nothing beside the card holds a copy of it: a hand edit shows at once.
+    cache = ws.state_dir / "cache" / "cards"
+    assert not cache.exists() or not any(cache.glob("rain*"))
+    path = ws.cards_dir / "rain.md"
+    path.write_text(path.read_text().replace("intent: lags should help", "intent: by hand", 1))
+    assert card_summary(ws, "rain").open_plans[0]["intent"] == "by hand"
+    add_note(ws, "r-aaa", "found", next_idea="try weather_v2")
+    fresh = card_summary(ws, "rain")
     assert fresh.entries == 1 and fresh.next_ideas[0]["idea"] == "try weather_v2"
 
 
@@ -274,9 +281,9 @@ def test_note_on_unknown_run_is_an_input_error(ws: Workspace) -> None:
 def test_views_plans_and_notes(ws: Workspace, report_writer: Any) -> None:
     empty = run_factory("query", "select count(*) as n from plans", "--json", cwd=ws.root)
     assert empty.code == 0, empty.stderr
-    api.record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
+    record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     _set_plan(ws, "p-open", "auc >= 0.7")
-    api.add_note(ws, "r-aaa", "first finding", next_idea="more lags")
+    add_note(ws, "r-aaa", "first finding", next_idea="more lags")
     ran = run_factory("query", "select model, plan_id, status from plans", "--json", cwd=ws.root)
     assert ran.code == 0, ran.stderr
     assert "p-open" in ran.stdout
@@ -286,7 +293,7 @@ def test_views_plans_and_notes(ws: Workspace, report_writer: Any) -> None:
 
 
 def test_wrong_type_key_is_reported_with_its_line(ws: Workspace, report_writer: Any) -> None:
-    api.record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
+    record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     path = ws.cards_dir / "rain.md"
     text = path.read_text()
     start = text.index("\nnotes:") + 1
@@ -294,7 +301,7 @@ def test_wrong_type_key_is_reported_with_its_line(ws: Workspace, report_writer: 
     broken = text[:start] + "notes: just a sentence\n" + text[end:]
     path.write_text(broken)
     with pytest.raises(FactoryError) as info:
-        api.add_note(ws, "r-aaa", "x")
+        add_note(ws, "r-aaa", "x")
     line = broken[:start].count("\n") + 1
     assert info.value.details["line"] == line
     assert f"rain.md:{line}: frontmatter key 'notes' must be a list" in info.value.message
@@ -306,10 +313,7 @@ def test_update_card_writes_any_plain_value_safely(ws: Workspace) -> None:
         meta["tiers"] = {"staging": "r-aaa"}
         meta["tier_history"].append({"tier": "staging", "runs": ("r-aaa", "r-bbb"), "at": {1}})
 
-    api.update_card(ws, "rain", mutate)
-    card = api.read_card(ws, "rain")
+    update_card(ws, "rain", mutate)
+    card = read_card(ws, "rain")
     assert card.meta["tier_history"] == [{"tier": "staging", "runs": ["r-aaa", "r-bbb"], "at": [1]}]
-    # The parsed-card cache and the YAML agree: drop the cache and read again.
-    for cached in (ws.state_dir / "cache" / "cards").glob("rain.parsed.json"):
-        cached.unlink()
-    assert api.read_card(ws, "rain").meta == card.meta
+    assert card.meta["tiers"] == {"staging": "r-aaa"}

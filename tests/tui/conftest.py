@@ -82,7 +82,8 @@ def build_workspace(
     from core.flows.training import train_run
     from core.foundation.workspace_init import init_workspace
     from core.records.adrs import new_adr
-    from core.records.api import add_note, record_plan
+    from core.records.notes import add_note
+    from core.records.plans import record_plan
 
     init_workspace(root)
     config = root / "factory.toml"

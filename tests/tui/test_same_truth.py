@@ -181,8 +181,8 @@ async def test_run_detail_shows_what_show_and_curves_json_say(
             scroller.scroll_page_down(animate=False)
             await pilot.pause(0.05)
         text = "\n".join(texts)
-    show = run_factory("show", run_id, "--json", cwd=tui_ws.root).doc
-    curves = run_factory("curves", run_id, "--json", cwd=tui_ws.root).doc
+    show = run_factory("show", run_id, "--full", "--json", cwd=tui_ws.root).doc
+    curves = run_factory("curves", run_id, "--full", "--json", cwd=tui_ws.root).doc
     assert shown["report"] == show["data"]
     assert shown["curves"] == curves["data"]
     assert [n["text"] for n in shown["notes"]] == ["depth 3 underfits"]

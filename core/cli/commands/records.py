@@ -33,7 +33,7 @@ MODEL_ARG = arg("model", help="model name from factory.toml")
     mutating=True,
 )
 def plan(ctx: Context) -> Reply:
-    from core.records.api import record_plan
+    from core.records.plans import record_plan
 
     a = ctx.args
     components = {
@@ -69,7 +69,7 @@ def plan(ctx: Context) -> Reply:
 )
 def note(ctx: Context) -> Reply:
     from core.flows.refs import resolve_run
-    from core.records.api import add_note
+    from core.records.notes import add_note
 
     run_id = resolve_run(ctx.workspace, ctx.args.run)
     result = add_note(ctx.workspace, run_id, ctx.args.text, ctx.args.next_idea)
@@ -88,7 +88,7 @@ class CardList:
     "cards", help="list the model cards with runs, open plans and tiers", schema="factory.cards/1"
 )
 def cards(ctx: Context) -> Reply:
-    from core.records.api import list_cards
+    from core.records.summary import list_cards
 
     result = CardList(list_cards(ctx.workspace))
     return Reply(result, next=[f"factory card {c.model}" for c in result.cards if c.exists])
@@ -101,7 +101,7 @@ def cards(ctx: Context) -> Reply:
     args=[MODEL_ARG],
 )
 def card(ctx: Context) -> Reply:
-    from core.records.api import read_card
+    from core.records.card_store import read_card
 
     result = read_card(ctx.workspace, ctx.args.model)
     next_commands = [f"factory effects {result.model}", f"factory runs {result.model}"]
@@ -111,6 +111,25 @@ def card(ctx: Context) -> Reply:
         if p.status == "planned"
     ]
     return Reply(result, next=next_commands)
+
+
+@command(
+    "migrate cards",
+    help="rewrite model cards in the current layout now (the best, recent and named runs; "
+    "human text kept byte for byte)",
+    description="Rewrite model cards in the current layout (adrs/0023): a card keeps its best "
+    "run, its newest runs and every run a plan, tier, note or ADR names; every other run stays "
+    "in reports/ and `factory runs`. An old card is also rewritten on its next write; this does "
+    "it now. Running it again changes nothing.",
+    schema="factory.migrate.cards/1",
+    args=[arg("model", nargs="?", default=None, help="one model (default: every card)")],
+    mutating=True,
+)
+def migrate_cards(ctx: Context) -> Reply:
+    from core.records.migration import migrate_cards as migrate
+
+    result = migrate(ctx.workspace, ctx.args.model)
+    return Reply(result, next=[f"factory card {c.model}" for c in result.cards])
 
 
 @command(
@@ -263,4 +282,7 @@ def demo(ctx: Context) -> Reply:
     return Reply(result, next=result.next)
 
 
-COMMANDS = (plan, note, cards, card, why, effects, adr_new, adr_list, adr_show, adr_supersede, demo)
+COMMANDS = (
+    plan, note, cards, card, migrate_cards, why, effects, adr_new, adr_list, adr_show,
+    adr_supersede, demo,
+)  # fmt: skip

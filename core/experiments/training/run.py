@@ -83,6 +83,9 @@ class TrainResult:
     leaky: dict[str, Any] | None = None
     point_in_time: dict[str, Any] | None = None
     """The leak check this call ran before training (None when one was on record)."""
+    expectation: dict[str, Any] | None = None
+    """The plan this run carried out and whether its expectation held: `{plan_id, expect,
+    held, reason, checks}` (None without a plan)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

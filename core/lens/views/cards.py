@@ -44,11 +44,11 @@ def _mirror(ws: Workspace, kind: str) -> Path | None:
     """The JSON-lines mirror of every card's `kind` rows, refreshed when a card changed."""
     from core.foundation.atomic import write_text
     from core.foundation.errors import FactoryError
-    from core.records.api import _card_models, card_path, read_card
+    from core.records.card_store import card_models, card_path, read_card
 
     folder = ws.state_dir / "cache" / "cards"
     target = folder / f"{kind}.jsonl"
-    models = [m for m in _card_models(ws) if card_path(ws, m).is_file()]
+    models = [m for m in card_models(ws) if card_path(ws, m).is_file()]
     key = {m: list(_stat(card_path(ws, m))) for m in models}
     key_path = folder / f"{kind}.key.json"
     try:
