@@ -37,11 +37,39 @@ def _plan_components(ws: Workspace, model: str, components: dict[str, str]) -> d
     return filled
 
 
+def _already_run(ws: Workspace, model: str, filled: dict[str, str]) -> str | None:
+    """A run of exactly these components on the data and settings the workspace points at:
+    training the plan would only reuse it."""
+    from core.experiments import index
+
+    cohort = index.current_cohort(ws, model)
+    for run in reversed(index.read_summaries(ws)):
+        versions = run.get("components") or {}
+        if (
+            run.get("model") == model
+            and run.get("cohort") == cohort
+            and all(versions.get(kind) == version for kind, version in filled.items())
+        ):
+            return str(run["run_id"])
+    return None
+
+
 def record_plan(
-    ws: Workspace, model: str, components: dict[str, str], intent: str, expect: str
+    ws: Workspace,
+    model: str,
+    components: dict[str, str],
+    intent: str,
+    expect: str,
+    *,
+    defaults: bool = False,
 ) -> Plan:
     """Write down a planned experiment before training it. Idempotent: the same model,
-    components and intent give the same `p-<hash>` plan and no duplicate."""
+    components and intent give the same `p-<hash>` plan and no duplicate.
+
+    Refused: a plan that pins nothing (the model's own components, most likely by mistake,
+    unless `defaults` says so), a second open plan for the same components (training them
+    would carry out only one), and components already trained on the current data (training
+    would only reuse that run, and the card would credit the plan to it)."""
     validate_name(model, "model")
     if not intent.strip():
         raise FactoryError(
@@ -52,11 +80,55 @@ def record_plan(
         )
     filled = _plan_components(ws, model, components)
     check_expectation(ws, model, expect)
+    if not components and not defaults:
+        raise FactoryError(
+            "plan_without_components",
+            f"The plan pins no component: it would train {model}'s own components from "
+            "factory.toml, which is most likely not the experiment you mean",
+            hint="Name what changes (--features, --labels, --hparams, --arch), or pass "
+            "--defaults to plan the model's own recipe on purpose.",
+            details={"model": model},
+            exit_code=ExitCode.USAGE,
+        )
     plan_id = "p-" + hash_inputs({"model": model, "components": filled, "intent": intent.strip()})
     created: dict[str, Any] = {}
+    existing = (
+        next((p for p in read_card(ws, model).plans if p.plan_id == plan_id), None)
+        if card_path(ws, model).is_file()
+        else None
+    )
+    if existing is None:
+        done = _already_run(ws, model, filled)
+        if done is not None:
+            raise FactoryError(
+                "plan_already_run",
+                f"Run {done} already trained exactly these components on the current data: "
+                "training this plan would only reuse it",
+                hint=f"See `factory show {done}`; plan what differs (another version, "
+                "hyperparameters or snapshot), or note what you learned with "
+                f"`factory note {done} ...`.",
+                details={"run_id": done, "components": filled},
+                exit_code=ExitCode.USAGE,
+            )
 
     def add(meta: dict[str, Any]) -> None:
         plans = meta.setdefault("plans", [])
+        for plan in plans:
+            if (
+                isinstance(plan, dict)
+                and plan.get("plan_id") != plan_id
+                and plan.get("status", "planned") == "planned"
+                and (plan.get("components") or {}) == filled
+            ):
+                raise FactoryError(
+                    "plan_duplicate",
+                    f"Plan {plan.get('plan_id')} already plans these components "
+                    f"(intent {plan.get('intent')!r}) and is not trained yet",
+                    hint=f"Train it (`factory train {model} --plan {plan.get('plan_id')}`), "
+                    "or plan other components.",
+                    details={"plan_id": plan.get("plan_id"), "components": filled},
+                    exit_code=ExitCode.USAGE,
+                )
         for plan in plans:
             if isinstance(plan, dict) and plan.get("plan_id") == plan_id:
                 if (plan.get("expect") or "") != expect.strip():

@@ -180,8 +180,16 @@ def test_run_id_follows_component_source_and_flags_a_changed_release(fresh: Path
 
 def test_plan_runs_its_components_and_links_the_card(trained: dict[str, Any]) -> None:
     root = trained["root"]
-    planned = run_factory(
+    # Already trained on this data: the plan would only reuse that run.
+    repeat = run_factory(
         "plan", "rain", "--features", "weather_v1", "--hparams", "tiny",
+        "--intent", "is v2 worth it?", "--json", cwd=root,
+    )  # fmt: skip
+    assert repeat.code == 2 and repeat.doc["error"]["code"] == "plan_already_run"
+    assert repeat.doc["error"]["details"]["run_id"] == trained["rain_v1"]
+    (root / "components" / "hparams" / "tiny3.toml").write_text("iterations = 20\ndepth = 3\n")
+    planned = run_factory(
+        "plan", "rain", "--features", "weather_v1", "--hparams", "tiny3",
         "--intent", "is v2 worth it?", "--expect", "auc >= 0.5", "--json", cwd=root,
     )  # fmt: skip
     assert planned.code == 0, planned.stderr
@@ -190,6 +198,8 @@ def test_plan_runs_its_components_and_links_the_card(trained: dict[str, Any]) ->
     assert ran.code == 0, ran.stderr
     data = ran.doc["data"]
     assert data["components"]["features"] == "weather_v1" and data["plan_id"] == plan_id
+    # train answers with the plan's verdict, not only the card.
+    assert data["expectation"]["plan_id"] == plan_id and data["expectation"]["held"] is True
     clash = run_factory(
         "train", "rain", "--plan", plan_id, "--features", "weather_v2", "--json", cwd=root
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.foundation.workspace import Workspace
 from tests.conftest import run_factory
 
@@ -48,7 +50,16 @@ def test_plan_defaults_validation_and_idempotence(ws: Workspace) -> None:
 def test_plan_refuses_unreadable_or_impossible_expectations(ws: Workspace) -> None:
     def plan(expect: str) -> tuple[int, dict]:
         ran = run_factory(
-            "plan", "rain", "--intent", "x", "--expect", expect, "--json", cwd=ws.root
+            "plan",
+            "rain",
+            "--hparams",
+            "h2",
+            "--intent",
+            "x",
+            "--expect",
+            expect,
+            "--json",
+            cwd=ws.root,
         )
         return ran.code, ran.doc
 
@@ -66,3 +77,27 @@ def test_plan_refuses_unreadable_or_impossible_expectations(ws: Workspace) -> No
     assert code == 0 and again["data"]["plan_id"] == doc["data"]["plan_id"]
     assert again["data"]["expect"] == "the curves should flatten sooner"
     assert not list((ws.root / "cards").glob(".*.tmp"))
+
+
+def test_a_plan_that_pins_nothing_or_repeats_is_refused(workspace: Path) -> None:
+    """`plan rain --intent ...` alone would plan the model's own recipe by mistake; a second
+    open plan for the same components, or components already trained on the current data,
+    would be carried out by the wrong plan or a reused run."""
+    from tests.conftest import run_factory
+
+    bare = run_factory("plan", "rain", "--intent", "a note to self", "--json", cwd=workspace)
+    assert bare.code == 2 and bare.doc["error"]["code"] == "plan_without_components"
+    on_purpose = run_factory(
+        "plan", "rain", "--defaults", "--intent", "the recipe as it is", "--json", cwd=workspace
+    )
+    assert on_purpose.code == 0, on_purpose.stdout
+    first = run_factory("plan", "rain", "--features", "weather_v1", "--intent", "same-day only",
+                        "--json", cwd=workspace)  # fmt: skip
+    assert first.code == 0
+    again = run_factory("plan", "rain", "--features", "weather_v1", "--intent", "same-day only",
+                        "--json", cwd=workspace)  # fmt: skip
+    assert again.code == 0 and again.doc["data"]["plan_id"] == first.doc["data"]["plan_id"]
+    other = run_factory("plan", "rain", "--features", "weather_v1", "--intent", "another why",
+                        "--json", cwd=workspace)  # fmt: skip
+    assert other.code == 2 and other.doc["error"]["code"] == "plan_duplicate"
+    assert other.doc["error"]["details"]["plan_id"] == first.doc["data"]["plan_id"]

@@ -24,6 +24,12 @@ MODEL_ARG = arg("model", help="model name from factory.toml")
         arg("--arch", help="architecture version (default: the model's)"),
         arg("--intent", required=True, help="why: what you want to learn"),
         arg(
+            "--defaults",
+            action="store_true",
+            help="plan the model's own components from factory.toml (a plan pinning nothing "
+            "is refused otherwise)",
+        ),
+        arg(
             "--expect",
             default="",
             help="what you expect, e.g. 'auc >= 0.72', 'mae < 2.5', 'beats best', "
@@ -46,7 +52,9 @@ def plan(ctx: Context) -> Reply:
         }.items()
         if v
     }
-    result = record_plan(ctx.workspace, a.model, components, a.intent, a.expect)
+    result = record_plan(
+        ctx.workspace, a.model, components, a.intent, a.expect, defaults=a.defaults
+    )
     return Reply(
         result,
         next=[
