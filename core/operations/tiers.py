@@ -194,8 +194,9 @@ def _override_adr(
             + (f" (gate {gate_id} did not pass)" if gate_id else "")
             + f".\n\nReason given: {reason}"
         ),
+        links=[run_id, model, *([gate_id] if gate_id else [])],
     )
-    return str(getattr(adr, "path", None) or getattr(adr, "number", ""))
+    return adr.path
 
 
 def rollback(ws: Workspace, model: str, reason: str, tier: str = "prod") -> TierChange:

@@ -33,6 +33,8 @@ class Adr:
     superseded_by: int | None = None
     tags: tuple[str, ...] = ()
     body: str = ""
+    links: tuple[str, ...] = ()
+    """What the decision is about: runs (`r-...`), models, component refs, files, ADRs."""
 
     def to_dict(self, *, with_body: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -44,6 +46,7 @@ class Adr:
             "supersedes": self.supersedes,
             "superseded_by": self.superseded_by,
             "tags": list(self.tags),
+            "links": list(self.links),
         }
         if with_body:
             data["body"] = self.body
@@ -91,6 +94,7 @@ def _parse(path: Path, number: int) -> Adr:
     title = match.group(1) if match else path.stem
     status = str(meta.get("status") or "proposed")
     tags = meta.get("tags") or []
+    links = meta.get("links") or []
     return Adr(
         number=number,
         title=title,
@@ -101,6 +105,7 @@ def _parse(path: Path, number: int) -> Adr:
         superseded_by=_int_or_none(meta.get("superseded_by")),
         tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
         body=body.lstrip("\n"),
+        links=tuple(str(link) for link in links) if isinstance(links, list) else (),
     )
 
 
@@ -139,6 +144,7 @@ def _template(
     supersedes: int | None,
     options: list[str] | None = None,
     decision: str | None = None,
+    links: list[str] | None = None,
 ) -> str:
     import yaml
 
@@ -147,7 +153,7 @@ def _template(
         "date": clock.now().date(),
         "decision-makers": [],
         "tags": [],
-        "links": [],
+        "links": [str(link) for link in links or []],
     }
     if supersedes is not None:
         meta["supersedes"] = supersedes
@@ -178,7 +184,7 @@ def _template(
 
 ## Links
 
-- Runs, models, other ADRs.
+{chr(10).join(f"- {link}" for link in links) if links else "- Runs, models, other ADRs."}
 """
 
 
@@ -191,9 +197,11 @@ def new_adr(
     supersedes: int | None = None,
     options: list[str] | None = None,
     decision: str | None = None,
+    links: list[str] | None = None,
 ) -> Adr:
     """Write the next numbered ADR from the MADR template (placeholders where `context`,
-    `options` or `decision` are not given: the human completes them)."""
+    `options` or `decision` are not given: the human completes them); `links` name what it
+    is about (run ids, models, component refs, files, `adr 12`)."""
     title = " ".join(title.split())
     if not title:
         raise FactoryError("adr_title_missing", "An ADR needs a title", exit_code=ExitCode.USAGE)
@@ -206,7 +214,10 @@ def new_adr(
     with file_lock(ws.state_dir / "locks" / "adrs.lock"):
         number = max(_files(ws), default=0) + 1
         path = ws.adrs_dir / f"{number:04d}-{slugify(title)}.md"
-        write_text(path, _template(number, title, status, context, supersedes, options, decision))
+        write_text(
+            path,
+            _template(number, title, status, context, supersedes, options, decision, links),
+        )
     return _parse(path, number)
 
 

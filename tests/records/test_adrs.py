@@ -90,3 +90,22 @@ def test_broken_adr_named_with_line(ws: Workspace) -> None:
     ran = run_factory("adr", "list", "--json", cwd=ws.root)
     assert ran.code == 3
     assert "0001-x.md:" in ran.doc["error"]["message"]
+
+
+def test_adr_links_are_written_listed_and_resolved(workspace: Path) -> None:
+    """`adr list` says what each ADR is about, from the frontmatter `adr new --link` wrote;
+    an unknown run named as a link is refused, not written."""
+    from tests.conftest import run_factory
+
+    made = run_factory("adr", "new", "Keep weather_v2", "--link", "features/weather_v2",
+                       "--link", "rain", "--json", cwd=workspace)  # fmt: skip
+    assert made.code == 0, made.stdout
+    assert made.doc["data"]["links"] == ["features/weather_v2", "rain"]
+    listed = run_factory("adr", "list", "--json", cwd=workspace).doc["data"]["adrs"]
+    assert listed[0]["links"] == ["features/weather_v2", "rain"]
+    text = Path(made.doc["data"]["path"]).read_text()
+    assert "- features/weather_v2\n- rain\n" in text
+    bad = run_factory("adr", "new", "About nothing", "--link", "r-000000000000", "--json",
+                      cwd=workspace)  # fmt: skip
+    assert bad.code == 3 and bad.doc["error"]["code"] == "unknown_run"
+    assert len(list((workspace / "adrs").glob("*.md"))) == 1

@@ -203,6 +203,12 @@ def _adr_number(value: str) -> int:
         arg("--context", help="the context and problem statement"),
         arg("--option", action="append", help="a considered option (repeat for each)"),
         arg("--decision", help="the decision outcome and why"),
+        arg(
+            "--link",
+            action="append",
+            help="what it is about: a run (id, prefix, MODEL:best), a model, a component "
+            "(features/weather_v2), a file or `adr N` (repeat for each)",
+        ),
     ],
     mutating=True,
 )
@@ -216,8 +222,18 @@ def adr_new(ctx: Context) -> Reply:
         context=ctx.args.context,
         options=ctx.args.option,
         decision=ctx.args.decision,
+        links=[_link(ctx, link) for link in ctx.args.link or []],
     )
     return Reply(AdrDetail(result), next=[f"$EDITOR {result.path}", "factory adr list"])
+
+
+def _link(ctx: Context, link: str) -> str:
+    """A run named any way becomes its id (`rain:best` -> `r-...`); anything else is kept."""
+    from core.flows.refs import NAMED, resolve_run
+
+    if link.startswith("r-") or link in NAMED or link.split(":", 1)[-1] in NAMED:
+        return resolve_run(ctx.workspace, link)
+    return link
 
 
 @command("adr list", help="list ADRs with status, date and links", schema="factory.adr.list/1")
