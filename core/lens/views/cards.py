@@ -1,4 +1,5 @@
-"""The `plans` and `notes` views: one row per plan and per note across the model cards.
+"""Views from the model cards: `plans`, `notes`, `tiers` (who holds each tier now) and
+`tier_history` (every change, with its reason and gate), one row each across the cards.
 
 Cards are YAML, which DuckDB cannot read; the rows are mirrored to small JSON files in
 `.factory/cache/cards/` (regenerated from the card whenever it changes) and the views read
@@ -18,7 +19,7 @@ from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_fil
 PLAN_COLUMNS = {
     "model": "VARCHAR",
     "plan_id": "VARCHAR",
-    "created_at": "VARCHAR",
+    "created_at": "TIMESTAMP",
     "intent": "VARCHAR",
     "expect": "VARCHAR",
     "status": "VARCHAR",
@@ -30,11 +31,27 @@ PLAN_COLUMNS = {
     "hparams": "VARCHAR",
     "arch": "VARCHAR",
 }
+TIER_COLUMNS = {
+    "model": "VARCHAR",
+    "tier": "VARCHAR",
+    "run_id": "VARCHAR",
+    "previous_run_id": "VARCHAR",
+}
+TIER_HISTORY_COLUMNS = {
+    "model": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "tier": "VARCHAR",
+    "action": "VARCHAR",
+    "run_id": "VARCHAR",
+    "previous_run_id": "VARCHAR",
+    "reason": "VARCHAR",
+    "gate_id": "VARCHAR",
+}
 NOTE_COLUMNS = {
     "model": "VARCHAR",
     "note_id": "VARCHAR",
     "run_id": "VARCHAR",
-    "created_at": "VARCHAR",
+    "created_at": "TIMESTAMP",
     "text": "VARCHAR",
     "next": "VARCHAR",
 }
@@ -82,11 +99,32 @@ def _mirror(ws: Workspace, kind: str) -> Path | None:
                         },
                     }
                 )
-        else:
+        elif kind == "notes":
             for note in card.notes:
                 rows.append(
                     {"model": model, **{k: note.get(k) for k in NOTE_COLUMNS if k != "model"}}
                 )
+        elif kind == "tiers":
+            tiers = card.meta.get("tiers") if isinstance(card.meta.get("tiers"), dict) else {}
+            previous = tiers.get("previous") if isinstance(tiers.get("previous"), dict) else {}
+            for tier in ("staging", "prod"):
+                rows.append(
+                    {
+                        "model": model,
+                        "tier": tier,
+                        "run_id": tiers.get(tier),
+                        "previous_run_id": previous.get(tier),
+                    }
+                )
+        else:
+            for change in card.meta.get("tier_history") or []:
+                if isinstance(change, dict):
+                    rows.append(
+                        {
+                            "model": model,
+                            **{k: change.get(k) for k in TIER_HISTORY_COLUMNS if k != "model"},
+                        }
+                    )
     write_text(target, "".join(json.dumps(r, default=str) + "\n" for r in rows))
     write_text(key_path, json.dumps(key))
     return target if rows else None
@@ -116,6 +154,14 @@ def notes_sql(ws: Workspace) -> str:
     return _select(ws, "notes", NOTE_COLUMNS)
 
 
+def tiers_sql(ws: Workspace) -> str:
+    return _select(ws, "tiers", TIER_COLUMNS)
+
+
+def tier_history_sql(ws: Workspace) -> str:
+    return _select(ws, "tier_history", TIER_HISTORY_COLUMNS)
+
+
 VIEWS = (
     ViewSpec(
         "plans",
@@ -123,4 +169,10 @@ VIEWS = (
         plans_sql,
     ),
     ViewSpec("notes", "findings and next ideas from the model cards", notes_sql),
+    ViewSpec("tiers", "which run holds staging and prod now, and the one before", tiers_sql),
+    ViewSpec(
+        "tier_history",
+        "every tier change (promote, override, rollback) with its reason and gate",
+        tier_history_sql,
+    ),
 )

@@ -7,7 +7,7 @@ from core.foundation.workspace import Workspace
 from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 
 INFERENCE_COLUMNS = {
-    "ts": "VARCHAR",
+    "ts": "TIMESTAMP",
     "session_id": "VARCHAR",
     "model": "VARCHAR",
     "run_id": "VARCHAR",
@@ -28,7 +28,7 @@ GATE_COLUMNS = {
     "incumbent": "VARCHAR",
     "passed": "BOOLEAN",
     "failed": "VARCHAR[]",
-    "created_at": "VARCHAR",
+    "created_at": "TIMESTAMP",
 }
 DRIFT_COLUMNS = {
     "drift_id": "VARCHAR",
@@ -39,7 +39,7 @@ DRIFT_COLUMNS = {
     "drifted_count": "BIGINT",
     "column_count": "BIGINT",
     "features_version": "VARCHAR",
-    "created_at": "VARCHAR",
+    "created_at": "TIMESTAMP",
 }
 ALERT_COLUMNS = {
     "alert_id": "VARCHAR",
@@ -47,9 +47,9 @@ ALERT_COLUMNS = {
     "model": "VARCHAR",
     "message": "VARCHAR",
     "source": "VARCHAR",
-    "raised_at": "VARCHAR",
+    "raised_at": "TIMESTAMP",
     "state": "VARCHAR",
-    "acked_at": "VARCHAR",
+    "acked_at": "TIMESTAMP",
 }
 
 
