@@ -105,8 +105,10 @@ def _mirror(ws: Workspace, kind: str) -> Path | None:
                     {"model": model, **{k: note.get(k) for k in NOTE_COLUMNS if k != "model"}}
                 )
         elif kind == "tiers":
-            tiers = card.meta.get("tiers") if isinstance(card.meta.get("tiers"), dict) else {}
-            previous = tiers.get("previous") if isinstance(tiers.get("previous"), dict) else {}
+            held = card.meta.get("tiers")
+            tiers: dict[str, Any] = held if isinstance(held, dict) else {}
+            before = tiers.get("previous")
+            previous: dict[str, Any] = before if isinstance(before, dict) else {}
             for tier in ("staging", "prod"):
                 rows.append(
                     {
