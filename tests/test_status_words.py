@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.render.md_views import status_md
+from core.render.families.status import status_md
 from core.render.words import model_fields
 
 RUN = {

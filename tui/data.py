@@ -2,29 +2,21 @@
 `--json` output carries (`core.render.to_plain`), so the TUI and an assistant read one truth.
 
 These functions run in thread workers: they never touch widgets. Each returns plain dicts and
-lists; a capability whose core module is not part of this checkout raises `Unavailable`.
+lists, and imports its core module when called, so the dashboard starts without loading what
+a screen not yet shown needs.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from core.foundation.workspace import Workspace
 
 
 class Unavailable(Exception):
-    """The core module behind a screen is not installed in this checkout."""
-
-
-def _module(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            raise Unavailable(f"`{name}` is not part of this factory build yet") from None
-        raise
+    """Nothing raises this any more: every core module a screen reads is part of factory.
+    `tui/screens/base.py` and `tui/screens/run_detail.py` still catch it; it goes when they
+    stop (their owners' change, not this module's)."""
 
 
 def _plain(value: Any) -> Any:
@@ -46,25 +38,28 @@ def status(ws: Workspace) -> dict[str, Any]:
 def runs(ws: Workspace, model: str | None = None) -> dict[str, Any]:
     """`factory runs [MODEL] --all --json`: `{model, count, best, running, runs}`. The table
     holds every run (it fills in slices), not only the CLI's default newest 1,000."""
-    queries = _module("core.experiments.queries")
+    from core.experiments.queries import runs_table
+
     # Summaries are read from JSON, so `to_dict()` is already plain; walking 10,000 of them
     # through `to_plain` would cost most of a second.
-    result: dict[str, Any] = queries.runs_table(ws, model, limit=None).to_dict()
+    result: dict[str, Any] = runs_table(ws, model, limit=None).to_dict()
     return result
 
 
 def run_report(ws: Workspace, run_id: str) -> dict[str, Any]:
     """`factory show RUN --json`: the whole report."""
-    queries = _module("core.experiments.queries")
-    report: dict[str, Any] = _plain(queries.show_run(ws, run_id))
+    from core.experiments.queries import show_run
+
+    report: dict[str, Any] = _plain(show_run(ws, run_id))
     return report
 
 
 def run_curves(ws: Workspace, run_id: str) -> dict[str, Any]:
     """`factory curves RUN --json`: `{run_id, model, metric, folds: [{fold, learn,
     validation}], final}`."""
-    queries = _module("core.experiments.queries")
-    result: dict[str, Any] = _plain(queries.run_curves(ws, run_id))
+    from core.experiments.queries import run_curves as curves
+
+    result: dict[str, Any] = _plain(curves(ws, run_id))
     return result
 
 
@@ -78,27 +73,31 @@ def compare(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
 
 def card(ws: Workspace, model: str) -> dict[str, Any]:
     """`factory card MODEL --json`."""
-    cards = _module("core.records.card_store")
-    result: dict[str, Any] = _plain(cards.read_card(ws, model))
+    from core.records.card_store import read_card
+
+    result: dict[str, Any] = _plain(read_card(ws, model))
     return result
 
 
 def card_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """`factory cards --json` `cards`: models in factory.toml and card files."""
-    cards = _module("core.records.summary")
-    return [_plain(summary) for summary in cards.list_cards(ws)]
+    from core.records.summary import list_cards
+
+    return [_plain(summary) for summary in list_cards(ws)]
 
 
 def adr_list(ws: Workspace) -> list[dict[str, Any]]:
     """`factory adr list --json` `adrs`."""
-    adrs = _module("core.records.adrs")
-    return list(_plain(adrs.list_adrs(ws))["adrs"])
+    from core.records.adrs import list_adrs
+
+    return list(_plain(list_adrs(ws))["adrs"])
 
 
 def adr_show(ws: Workspace, number: int) -> dict[str, Any]:
     """`factory adr show N --json`."""
-    adrs = _module("core.records.adrs")
-    result: dict[str, Any] = _plain(adrs.AdrDetail(adrs.get_adr(ws, number)))
+    from core.records.adrs import AdrDetail, get_adr
+
+    result: dict[str, Any] = _plain(AdrDetail(get_adr(ws, number)))
     return result
 
 
@@ -110,12 +109,12 @@ def history(
     limit: int | None = 20,
 ) -> dict[str, Any]:
     """`factory history --since SINCE [--all] --json` (`since=None`: everything)."""
-    module = _module("core.overview.history")
     from core.foundation.timeparse import resolve_range
+    from core.overview.history import history as session_history
 
     time_range = resolve_range(since, None, None)
     result: dict[str, Any] = _plain(
-        module.history(ws, time_range, include_read_only=include_read_only, limit=limit)
+        session_history(ws, time_range, include_read_only=include_read_only, limit=limit)
     )
     return result
 

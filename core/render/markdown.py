@@ -1,75 +1,65 @@
-"""Markdown rendering of any command's data.
+"""The Markdown face (`--md`): the document frame and the generic layout of any data.
 
 Generic by shape: scalars become a bullet list, lists of records become tables, nested
-records become sections. A command whose data reads better another way registers a
-renderer for its schema in `RENDERERS`.
+records become sections. A schema that reads better another way has a renderer in its
+command family's module (`core.render.families`, listed in `core.render.catalog`). Cell
+text comes from `core.render.text`; this face only escapes Markdown's own syntax.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.render import text
+
 Renderer = Callable[[dict[str, Any]], str]
-RENDERERS: dict[str, Renderer] = {}
-RENDERER_MODULES = [
-    "core.render.md_views",
-    "core.render.records_md",
-    "core.render.experiments_md",
-    "core.render.operations_md",
-]
-"""Modules that fill `RENDERERS` when imported; loaded only when Markdown is printed."""
+"""A family's Markdown renderer: a schema's `data` -> the body under the `# factory` title."""
 
 
-def _load_custom() -> None:
-    # Imported for their registrations; the render layer's explicit catalog replaces this.
-    from core.render import experiments_md, md_views, operations_md, records_md  # noqa: F401
+def escape(cell_text: str) -> str:
+    """Text inside a table cell or a bullet: `|` would end the cell, a newline the row."""
+    return cell_text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-    elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
-        # Records inside a cell (e.g. a view's columns): one per line.
-        text = "<br>".join(
-            " ".join(_cell(x) for x in v.values()) if len(v) <= 2 else _cell(v) for v in value
-        )
-    elif isinstance(value, (list, tuple)):
-        text = ", ".join(_cell(v) for v in value)
-    elif isinstance(value, dict):
-        text = ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
-    else:
-        text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+def cell(value: Any) -> str:
+    """The cell text of any value (`text.value`), escaped for a table."""
+    return escape(text.value(value))
+
+
+def code(value: Any) -> str:
+    """An id or a command to paste: `` `r-bae63f9bddec` ``; `-` when missing."""
+    return f"`{value}`" if value not in (None, "") else text.NOTHING
+
+
+def grid(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A table with these columns; each cell any value (strings are shown as they are)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    """Records as a table: every key any record has, in order, unless `columns` are given."""
     if not rows:
         return "_none_\n"
     if columns is None:
         columns = []
         for row in rows:
-            for key in row:
-                if key not in columns:
-                    columns.append(key)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+            columns += [key for key in row if key not in columns]
+    return grid(columns, [[row.get(c) for c in columns] for row in rows])
 
 
-def _is_records(value: Any) -> bool:
+def is_records(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def section(value: Any, level: int) -> str:
     out: list[str] = []
     if isinstance(value, dict):
-        scalars = {k: v for k, v in value.items() if not isinstance(v, dict) and not _is_records(v)}
+        scalars = {k: v for k, v in value.items() if not isinstance(v, dict) and not is_records(v)}
         for key, item in scalars.items():
-            out.append(f"- **{key}**: {_cell(item)}")
+            out.append(f"- **{key}**: {cell(item)}")
         if scalars:
             out.append("")
         for key, item in value.items():
@@ -77,28 +67,29 @@ def section(value: Any, level: int) -> str:
                 continue
             out.append(f"{'#' * min(level, 6)} {key}\n")
             out.append(section(item, level + 1))
-    elif _is_records(value):
+    elif is_records(value):
         out.append(table(value))
     else:
-        out.append(_cell(value) + "\n")
+        out.append(cell(value) + "\n")
     return "\n".join(out)
 
 
 def render(command: str, schema: str, data: Any, next_commands: list[str]) -> str:
-    _load_custom()
-    custom = RENDERERS.get(schema)
+    from core.render import catalog
+
+    custom = catalog.markdown().get(schema)
     body = custom(data) if custom and isinstance(data, dict) else section(data, 2)
-    text = f"# factory {command}\n\n{body.rstrip()}\n"
+    out = f"# factory {command}\n\n{body.rstrip()}\n"
     if next_commands:
-        text += "\n## Next\n\n" + "\n".join(f"- `{c}`" for c in next_commands) + "\n"
-    return text
+        out += "\n## Next\n\n" + "\n".join(f"- `{c}`" for c in next_commands) + "\n"
+    return out
 
 
 def render_error(command: str | None, error: dict[str, Any]) -> str:
-    text = f"# factory {command or ''}: error `{error['code']}`\n\n{error['message']}\n"
+    out = f"# factory {command or ''}: error `{error['code']}`\n\n{error['message']}\n"
     if error.get("hint"):
-        text += f"\n**What to do:** {error['hint']}\n"
+        out += f"\n**What to do:** {error['hint']}\n"
     details = error.get("details") or {}
     if details:
-        text += "\n## Details\n\n" + section(details, 3)
-    return text
+        out += "\n## Details\n\n" + section(details, 3)
+    return out

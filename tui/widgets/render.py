@@ -1,4 +1,6 @@
-"""Rich renderables built from plain data (the `--json` shapes); no computing, only layout."""
+"""Rich renderables built from plain data (the `--json` shapes); no computing, only layout.
+Cell text comes from `core.render.text` (through `tui.format`), and every string reaches Rich
+as `Text`, never as markup: `[datasets.h]` in a message stays on screen."""
 
 from __future__ import annotations
 
@@ -12,15 +14,28 @@ from rich.text import Text
 from tui import format as fmt
 
 
+def _title(title: str | None) -> Text | None:
+    return Text(title, style="table.title") if title is not None else None
+
+
+def _cell(value: Any) -> Text:
+    return value if isinstance(value, Text) else Text(fmt.value(value))
+
+
 def key_values(title: str | None, pairs: Iterable[tuple[str, Any]]) -> Table:
     """A two-column table: field, value. Nested dicts become `k=v` lists."""
     table = Table(
-        title=title, title_justify="left", show_header=False, box=None, expand=True, padding=(0, 1)
+        title=_title(title),
+        title_justify="left",
+        show_header=False,
+        box=None,
+        expand=True,
+        padding=(0, 1),
     )
     table.add_column("field", style="bold", no_wrap=True, ratio=1)
     table.add_column("value", ratio=3)
     for key, val in pairs:
-        table.add_row(str(key).replace("_", " "), fmt.value(val))
+        table.add_row(Text(str(key).replace("_", " ")), _cell(val))
     return table
 
 
@@ -32,12 +47,14 @@ def rows_table(
     numeric: Sequence[str] = (),
 ) -> Table:
     table = Table(
-        title=title, title_justify="left", expand=True, header_style="bold", padding=(0, 1)
+        title=_title(title), title_justify="left", expand=True, header_style="bold", padding=(0, 1)
     )
     for column in columns:
-        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
+        table.add_column(
+            Text(column), justify="right" if column in numeric else "left", overflow="fold"
+        )
     for row in rows:
-        table.add_row(*(fmt.value(v) if not isinstance(v, Text) else v for v in row))
+        table.add_row(*(_cell(v) for v in row))
     return table
 
 
