@@ -149,3 +149,34 @@ def test_query_reads_events(workspace: Path) -> None:
     )
     assert ran.code == 0, ran.stdout
     assert ran.doc["data"]["rows"] == [{"event": "command", "command": "status"}]
+
+
+def test_files_shared_through_git_get_the_permissions_of_the_umask(tmp_path: Path) -> None:
+    """factory.toml, .gitignore and ADRs are written as `open()` would under the user's
+    umask (0o666 less it), never 0o600, so a teammate or a shared checkout can read them."""
+    import os
+    import stat
+
+    for umask in (0o022, 0o002):
+        target = tmp_path / f"ws-{umask:03o}"
+        previous = os.umask(umask)  # the child inherits it
+        try:
+            made = run_factory("init", str(target), "--json")
+            adr = run_factory("adr", "new", "Share the records", "--json", cwd=target)
+        finally:
+            os.umask(previous)
+        assert made.code == 0 and adr.code == 0, made.stdout + adr.stdout
+        written = [target / "factory.toml", target / ".gitignore", *target.glob("adrs/*.md")]
+        assert len(written) >= 3
+        for path in written:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+
+
+def test_an_error_ends_with_the_exit_code_of_its_row_in_the_table(tmp_path: Path) -> None:
+    """Each failure's code and exit code agree with docs/errors.md."""
+    from core.foundation.error_codes import ERROR_CODES
+
+    for args in (("no-such-command",), ("status",), ("show", "nope!")):
+        ran = run_factory(*args, "--json", cwd=tmp_path)
+        code = ran.doc["error"]["code"]
+        assert ran.code == ERROR_CODES[code].exit_code, (args, code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -192,6 +193,65 @@ def _print(
         rich_text.render(Console(), cmd_name, schema, to_plain(reply.data), reply.next)
 
 
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def environment_error(exc: BaseException) -> FactoryError | None:
+    """The system's refusal behind `exc` (a read-only folder or file system, a missing
+    permission, a full disk or quota, the file-size limit) as the input error it is, naming
+    the path; None when `exc` is not one (then it is a bug).
+
+    Files are written through `core.foundation.atomic`, so such a failure leaves no
+    half-written file, and the error names the file factory meant to write, not its
+    temporary name.
+    """
+    found: BaseException | None = exc
+    while found is not None and not (
+        isinstance(found, OSError) and found.errno in _NOT_WRITABLE | _DISK_FULL
+    ):
+        found = found.__cause__
+    if not isinstance(found, OSError) or found.errno is None:
+        return None
+    reason = found.strerror or os.strerror(found.errno)
+    path = os.fsdecode(found.filename) if found.filename is not None else None
+    folder = (os.path.dirname(path) or ".") if path is not None else None
+    details = {
+        "path": path,
+        "folder": folder,
+        "errno": errno.errorcode.get(found.errno, str(found.errno)),
+        "reason": reason,
+    }
+    message = f"{path or 'a file factory writes'}: {reason}"
+    again = "No file was left half-written: run the command again once that is fixed."
+    if found.errno in _DISK_FULL:
+        hint = f"Free space on the disk of {folder or 'the workspace'} (`df -h {folder or '.'}`), "
+        hint += "or raise the quota or the file-size limit (`ulimit -f`). "
+        return FactoryError("disk_full", message, hint=hint + again, details=details)
+    if found.errno == errno.EROFS:
+        hint = f"{folder or 'The workspace'} is on a read-only file system: mount it "
+        hint += "read-write, or work in a copy of the workspace on a writable disk. "
+    else:
+        hint = f"Give this user write access to {folder or 'the workspace'} and read access "
+        hint += f"to what it holds (`ls -ld {folder or '.'}`, `chmod u+rwX`), or work in a "
+        hint += "copy of the workspace you may write. "
+    return FactoryError("not_writable", message, hint=hint + again, details=details)
+
+
+def unexpected_error(exc: Exception) -> FactoryError:
+    """What the driver reports for an exception no command turned into a `FactoryError`:
+    the environment's refusal when it is one, else an internal error (a bug)."""
+    found = environment_error(exc)
+    if found is not None:
+        return found
+    return FactoryError(
+        "internal",
+        f"internal error: {type(exc).__name__}: {exc}",
+        hint="This is a bug in factory. Re-run with FACTORY_DEBUG=1 for the traceback.",
+        details={"type": type(exc).__name__},
+    )
+
+
 def run(argv: list[str]) -> int:
     output = _wants_json(argv)
     cmd: Command | None = None
@@ -235,16 +295,10 @@ def run(argv: list[str]) -> int:
     except Exception as exc:
         if os.environ.get("FACTORY_DEBUG"):
             traceback.print_exc()
-        error = FactoryError(
-            "internal",
-            f"internal error: {type(exc).__name__}: {exc}",
-            hint="This is a bug in factory. Re-run with FACTORY_DEBUG=1 for the traceback.",
-            details={"type": type(exc).__name__},
-            exit_code=ExitCode.INTERNAL,
-        )
+        error = unexpected_error(exc)
         _emit_command_event(ctx, cmd, error.exit_code, started, error.code)
         _print(output, cmd.name, cmd.schema, None, error)
-        return ExitCode.INTERNAL
+        return error.exit_code
     _emit_command_event(ctx, cmd, reply.exit_code, started, None)
     _print(output, cmd.name, reply.schema or cmd.schema, reply, None)
     return reply.exit_code

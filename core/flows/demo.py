@@ -96,7 +96,7 @@ def _prepare(target: Path) -> Workspace:
 
     if target.exists() and not target.is_dir():
         raise FactoryError(
-            "demo_target_invalid", f"{target}: exists and is not a folder",
+            "not_a_directory", f"{target}: exists and is not a folder",
             hint="Pass a new folder: `factory demo ./my-demo`.",
         )  # fmt: skip
     is_workspace = (target / CONFIG_NAME).is_file()

@@ -34,7 +34,7 @@ def _named(ws: Workspace, model: str, name: str) -> str:
     found = stats.get("best" if name == "best" else "last")
     if not isinstance(found, dict):
         raise FactoryError(
-            "unknown_run",
+            "no_run",
             f"{model} has no {'comparable non-leaky ' if name == 'best' else ''}run yet",
             hint=f"Train one with `factory train {model}`.",
             details={"model": model, "ref": name},

@@ -33,7 +33,7 @@ def train_run(
 ) -> TrainResult:
     """Train `model` (components default to factory.toml's, or the plan's), or return the
     existing run with the same inputs; the card records the run and checks its plan."""
-    from core.foundation.errors import UsageError
+    from core.foundation.errors import FactoryError
     from core.records.plans import get_plan
     from core.records.runs import record_run
 
@@ -42,7 +42,8 @@ def train_run(
         validate_name(plan_id, "plan id")
         plan = get_plan(ws, plan_id)
         if plan.model != model:
-            raise UsageError(
+            raise FactoryError(
+                "model_mismatch",
                 f"Plan {plan_id} is for model {plan.model!r}, not {model!r}",
                 hint=f"Run `factory train {plan.model} --plan {plan_id}`.",
             )

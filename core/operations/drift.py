@@ -388,7 +388,8 @@ def _reference(
 
         report = load_run(ws, ref)
         if report.get("model") != model:
-            raise UsageError(
+            raise FactoryError(
+                "model_mismatch",
                 f"Run {report['run_id']} is of model {report.get('model')!r}, not {model!r}",
                 hint=f"Run `factory drift {report.get('model')} --reference {report['run_id']} ...`.",
             )
@@ -401,7 +402,8 @@ def _reference(
         )
         ref = report["run_id"]
     if manifest.get("dataset") != config.dataset:
-        raise UsageError(
+        raise FactoryError(
+            "snapshot_mismatch",
             f"Snapshot {snapshot_id} is of dataset {manifest.get('dataset')!r}; model {model!r} uses {config.dataset!r}",
             hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
         )
@@ -460,7 +462,8 @@ def _current(
         }
         source_key = f"snapshot:{snapshot_id}"
         if manifest.get("dataset") != config.dataset:
-            raise UsageError(
+            raise FactoryError(
+                "snapshot_mismatch",
                 f"Snapshot {snapshot_id} is of dataset {manifest.get('dataset')!r}, not {config.dataset!r}",
                 hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
             )
@@ -517,10 +520,13 @@ def drift_report_path(ws: Workspace, drift_id: str) -> Any:
 
 def load_drift(ws: Workspace, drift_id: str) -> DriftResult:
     if not DRIFT_ID.match(drift_id or ""):
-        raise UsageError(f"{drift_id!r} is not a drift check id (drift- and 12 hex digits)")
+        raise FactoryError(
+            "invalid_verdict_id",
+            f"{drift_id!r} is not a drift check id (drift- and 12 hex digits)",
+        )
     raw = read_json(drift_report_path(ws, drift_id))
     if not isinstance(raw, dict):
-        raise FactoryError("unknown_drift", f"No drift check {drift_id} in {ws.reports_dir}")
+        raise FactoryError("unknown_verdict", f"No drift check {drift_id} in {ws.reports_dir}")
     return DriftResult.from_dict(raw, reused=True)
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.foundation import clock
 from core.foundation.atomic import write_json
-from core.foundation.errors import FactoryError, UsageError
+from core.foundation.errors import FactoryError
 from core.foundation.ids import hash_inputs
 from core.foundation.workspace import Workspace
 from core.operations.common import check_tier, load_run, model_config, read_json
@@ -175,10 +175,13 @@ def current_gate(
 
 def load_gate(ws: Workspace, gate_id: str) -> GateResult:
     if not GATE_ID.match(gate_id or ""):
-        raise UsageError(f"{gate_id!r} is not a gate id (gate- and 12 hex digits)")
+        raise FactoryError(
+            "invalid_verdict_id",
+            f"{gate_id!r} is not a gate id (gate- and 12 hex digits)",
+        )
     raw = read_json(gate_path(ws, gate_id))
     if not isinstance(raw, dict):
-        raise FactoryError("unknown_gate", f"No gate verdict {gate_id} in {ws.reports_dir}")
+        raise FactoryError("unknown_verdict", f"No gate verdict {gate_id} in {ws.reports_dir}")
     return GateResult.from_dict(raw, reused=True)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.foundation.atomic import write_json
-from core.foundation.errors import FactoryError, UsageError
+from core.foundation.errors import FactoryError
 from core.foundation.ids import hash_inputs
 from core.foundation.workspace import Workspace
 from core.operations.common import load_run, model_config, read_json
@@ -84,7 +84,7 @@ def _champion(ws: Workspace, model: str) -> tuple[str, str]:
     best = best_run(ws, model)
     if best is None:
         raise FactoryError(
-            "no_champion",
+            "no_run",
             f"{model} has no run yet: nothing to retrain",
             hint=f"Train one with `factory train {model}`.",
         )
@@ -109,7 +109,8 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
     old_snapshot = str(report["snapshot_id"])
     manifest = get_manifest(ws, new_snapshot)
     if manifest.get("dataset") != config.dataset:
-        raise UsageError(
+        raise FactoryError(
+            "snapshot_mismatch",
             f"Snapshot {new_snapshot} is of dataset {manifest.get('dataset')!r}; {model} uses {config.dataset!r}",
             hint=f"List snapshots with `factory data list --dataset {config.dataset}`.",
         )

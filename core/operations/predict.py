@@ -100,8 +100,10 @@ def _resolve_run(ws: Workspace, model: str, tier: str, run: str | None) -> dict[
     from core.operations.tier_state import read_tiers
 
     if tier not in PREDICT_TIERS:
-        raise UsageError(
-            f"Unknown tier {tier!r}", hint="Use --tier prod, staging or dev (dev needs --run)."
+        raise FactoryError(
+            "unknown_tier",
+            f"Unknown tier {tier!r}",
+            hint="Use --tier prod, staging or dev (dev needs --run).",
         )
     if tier == "dev":
         if run is None:
@@ -126,8 +128,9 @@ def _resolve_run(ws: Workspace, model: str, tier: str, run: str | None) -> dict[
             )
         report = load_run(ws, held)
     if report.get("model") != model:
-        raise UsageError(
-            f"Run {report['run_id']} is of model {report.get('model')!r}, not {model!r}"
+        raise FactoryError(
+            "model_mismatch",
+            f"Run {report['run_id']} is of model {report.get('model')!r}, not {model!r}",
         )
     return report
 

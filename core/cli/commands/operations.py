@@ -73,7 +73,7 @@ def _serving(ws: Any, model: str) -> str:
         except FactoryError:
             continue
     raise FactoryError(
-        "no_champion",
+        "no_run",
         f"{model} has no run to compare with: nothing in prod or staging, and no run yet",
         hint=f"Train one with `factory train {model}`, or pass --reference ds-... .",
     )

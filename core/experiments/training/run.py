@@ -182,7 +182,7 @@ def train_once(
     primary_name = inputs.model.primary_metric
     if primary_name not in directions:
         raise FactoryError(
-            "unknown_metric",
+            "config_invalid",
             f"{ws.config_path}: [models.{inputs.model.name}] primary_metric {primary_name!r} is "
             f"not computed by {inputs.components['metrics'].ref} ({', '.join(directions)})",
             hint="Set primary_metric to one of those, or pick another metrics version.",
@@ -491,11 +491,17 @@ def inputs_of(ws: Workspace, report: RunReport) -> RunInputs:
 
 
 def retrain_in_scratch(
-    ws: Workspace, report: RunReport, *, threads: int | None = None, keep: Path | None = None
+    ws: Workspace,
+    report: RunReport,
+    *,
+    threads: int | None = None,
+    keep: Path | None = None,
+    install: Path | None = None,
 ) -> Retrain:
     """Train the report's recipe again in a scratch folder and compare; nothing the run owns
     (report, artifact, card entry, index summary) is touched. With `keep`, the scratch
-    artifacts are moved there when the results differ (for `--force`)."""
+    artifacts are moved there when the results differ (for `--force`); with `install`, when
+    they are identical (for `rebuild`: an artifact is used only once it matches its report)."""
     inputs = inputs_of(ws, report)
     if inputs.run_id != report.run_id:
         return Retrain(report.run_id, False, inputs.run_id, False, ["inputs"], None)
@@ -506,9 +512,10 @@ def retrain_in_scratch(
             progress=None, threads=count, leak=report.leaky,
         )  # fmt: skip
         found = differences(report, again)
-        if found and keep is not None:
+        target = keep if found else install
+        if target is not None:
             for name in ("model.cbm", "meta.json"):
-                with atomic_path(keep / name) as tmp:
+                with atomic_path(target / name) as tmp:
                     shutil.copyfile(folder / "artifact" / name, tmp)
     return Retrain(report.run_id, True, inputs.run_id, not found, found, again)
 
