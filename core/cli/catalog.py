@@ -11,13 +11,14 @@ from core.cli.commands import (
     operations,
     query,
     records,
+    remote,
     status,
     tui,
     workspace,
 )
 from core.cli.registry import Command
 
-MODULES = (data, experiments, history, operations, query, records, status, tui, workspace)
+MODULES = (data, experiments, history, operations, query, records, remote, status, tui, workspace)
 
 
 def commands() -> dict[str, Command]:

@@ -144,10 +144,13 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "gates.*": _keys(GateConfig),
     "drift": _keys(DriftConfig),
     "alerts": _keys(AlertsConfig),
+    "remote": ("url",),
 }
 """The keys of every table factory reads (`*` stands for a dataset, model or tier name)."""
 
-TOP_LEVEL = ("workspace", "datasets", "models", "validation", "cost", "gates", "drift", "alerts")
+TOP_LEVEL = (
+    "workspace", "datasets", "models", "validation", "cost", "gates", "drift", "alerts", "remote",
+)  # fmt: skip
 
 
 class _Reader:
@@ -485,6 +488,9 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
     a = r.table(data, "alerts", "alerts")
     r.known(a, "alerts", "alerts")
     alerts = AlertsConfig(command=r.get(a, "alerts", "command", str, default=None) or None)
+    remote = r.table(data, "remote", "remote")
+    r.known(remote, "remote", "remote")
+    r.get(remote, "remote", "url", str, default=None)
     return Config(
         path=path,
         name=name,
