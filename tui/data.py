@@ -13,12 +13,6 @@ from typing import Any
 from core.foundation.workspace import Workspace
 
 
-class Unavailable(Exception):
-    """Nothing raises this any more: every core module a screen reads is part of factory.
-    `tui/screens/base.py` and `tui/screens/run_detail.py` still catch it; it goes when they
-    stop (their owners' change, not this module's)."""
-
-
 def _plain(value: Any) -> Any:
     from core.foundation.plain import to_plain
 

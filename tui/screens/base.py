@@ -15,7 +15,6 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from core.foundation.errors import FactoryError
 from core.foundation.workspace import Workspace
-from tui.data import Unavailable
 from tui.messages import Loaded
 from tui.widgets.doc_browser import DocBrowser
 from tui.widgets.nav_bar import NavBar
@@ -134,8 +133,6 @@ class FactoryScreen(Screen[None]):
     def _fetch_in_thread(self, key: str, generation: int) -> None:
         try:
             data = self.fetch(key)
-        except Unavailable as exc:
-            self.post_message(Loaded(key, generation, error=str(exc)))
         except FactoryError as exc:
             text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
             self.post_message(Loaded(key, generation, error=text))

@@ -192,11 +192,7 @@ class RunDetailScreen(FactoryScreen):
         if not key:
             return None
         report = data.run_report(self.ws, key)
-        curves: dict[str, Any] | None
-        try:
-            curves = data.run_curves(self.ws, key)
-        except data.Unavailable:
-            curves = report.get("curves")
+        curves: dict[str, Any] | None = data.run_curves(self.ws, key)
         notes: Any = report.get("notes")
         model = report.get("model")
         if model and notes is None:
