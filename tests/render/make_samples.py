@@ -283,6 +283,13 @@ def main() -> None:
                 rec.run("show", newdata["data"]["check_id"], now="2026-11-20T10:42:00Z"),
                 "show-newdata",
             )
+        # The remote: a local folder stands in for S3 (fsspec speaks both the same way).
+        remote = str(tmp / "remote")
+        rec.keep(rec.run("push", "--remote", remote, now="2026-11-20T10:43:00Z"), "remote-push")
+        rec.keep(rec.run("pull", "--remote", remote, now="2026-11-20T10:44:00Z"), "remote-pull")
+        # A clone without the model file: rebuild retrains it and checks it against the report.
+        shutil.rmtree(ws / "artifacts" / rain_h2)
+        rec.keep(rec.run("rebuild", rain_h2, now="2026-11-20T10:45:00Z"))
         tui = {
             "ok": True,
             "command": "tui",
