@@ -1,0 +1,1 @@
+"""Feedback: outcomes joined to logged predictions, live performance and degradation."""

@@ -1,0 +1,115 @@
+"""Reading the inference log back: one dict per logged prediction, whatever the layout.
+
+The one place feedback and sunset read `logs/inference/` (written by `core.operations.predict`
+and `core.serve.logbook`, adrs/0015), so a change of the log's layout is adapted here only:
+
+- schema 2, batch: `date=D/<batch_id>.jsonl`, a batch record first (`"kind": "batch"`: model,
+  run, tier, mode, arm, rollout, time and entity columns, ...), then one line per prediction
+  (`request_id`, `batch_id`, `row`, `time`, `entity`, `input_hash`, `prediction`);
+- schema 2, online: `date=D/o-<session>.<pid>-<hex>.jsonl`, a record per run served, then
+  lines carrying every field themselves (`tier`, `mode`, `arm`, `status`, ...);
+- schema 1: `date=D/<session>.jsonl`, every field on every line, no `time` or `entity`.
+
+A prediction line takes each field from itself, else from its batch record. Temporary files
+of a killed writer (`.<name>.tmp`) are never read, nor a torn last line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core.foundation.workspace import Workspace
+
+RECORD_FIELDS = (
+    "model", "run_id", "tier", "mode", "arm", "rollout_id", "status", "ts", "session_id",
+    "latency_ms", "time_column", "entity_columns",
+)  # fmt: skip
+"""What a prediction line may take from its batch record."""
+
+
+def log_files(ws: Workspace, since_date: str | None = None) -> list[Path]:
+    """The log's files inside the workspace, oldest partition first; `since_date`
+    (YYYY-MM-DD) skips older partitions."""
+    folder = ws.inference_dir
+    if not folder.is_dir():
+        return []
+    root = ws.root.resolve()
+    found = []
+    for part in sorted(folder.glob("date=*")):
+        if since_date is not None and part.name[5:] < since_date:
+            continue
+        for path in sorted(part.glob("*.jsonl")):
+            if path.name.startswith("."):
+                continue
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                continue
+            if real.is_file() and real.is_relative_to(root):
+                found.append(path)
+    return found
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return
+    for raw in data.splitlines(keepends=True):
+        if not raw.endswith(b"\n"):
+            return  # torn last line
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value
+
+
+def file_predictions(path: Path) -> Iterator[dict[str, Any]]:
+    """Every prediction of one log file, completed by its batch record."""
+    records: dict[str, dict[str, Any]] = {}
+    for line in _lines(path):
+        if line.get("kind") == "batch":
+            batch_id = line.get("batch_id")
+            if isinstance(batch_id, str):
+                records.setdefault(batch_id, line)
+            continue
+        if line.get("kind") is not None or not line.get("request_id"):
+            continue
+        record = records.get(str(line.get("batch_id"))) or {}
+        merged = dict(line)
+        for key in RECORD_FIELDS:
+            if merged.get(key) is None and record.get(key) is not None:
+                merged[key] = record[key]
+        merged.setdefault("mode", "batch")
+        if merged.get("mode") is None:
+            merged["mode"] = "batch"
+        if merged.get("arm") is None:
+            merged["arm"] = "stable"
+        if merged.get("status") is None:
+            merged["status"] = "ok"
+        yield merged
+
+
+def predictions(
+    ws: Workspace, model: str | None = None, since_date: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every logged prediction (of `model`), file by file."""
+    for path in log_files(ws, since_date):
+        for line in file_predictions(path):
+            if model is None or line.get("model") == model:
+                yield line
+
+
+def file_runs(path: Path) -> set[str]:
+    """The runs whose predictions (or records) a log file holds."""
+    runs: set[str] = set()
+    for line in _lines(path):
+        run_id = line.get("run_id")
+        if isinstance(run_id, str):
+            runs.add(run_id)
+    return runs

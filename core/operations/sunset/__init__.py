@@ -1,0 +1,1 @@
+"""Sunset: candidates for retirement, retiring a run, and removing what only it used."""
