@@ -1,0 +1,40 @@
+"""The log families `factory compact` compacts and the views read (`core.lens.compaction.logs`).
+
+A family is a folder of date partitions, the columns of its lines and the condition a whole
+line meets. Adding a log is adding a family here and reading it in its view through
+`log_rows_sql`.
+"""
+
+from __future__ import annotations
+
+from core.lens.compaction.logs import LogFamily
+from core.lens.views.events import EVENT_COLUMNS
+
+EVENTS = LogFamily(
+    name="events",
+    folder=lambda ws: ws.events_dir,
+    columns=EVENT_COLUMNS,
+    keep="ts IS NOT NULL AND event IS NOT NULL",
+)
+
+
+def inference_family() -> LogFamily:
+    """The inference log as raw lines (predictions and batch records, `perf.RAW_COLUMNS`),
+    which the `inference` view completes (`perf.inference_rows_sql`). Never pruned: `factory
+    perf`, the gates' live figures and rollouts read its JSONL directly (a lower layer than
+    this one), so its JSONL stays until they read the Parquet too."""
+    from core.operations.perf import RAW_COLUMNS
+
+    return LogFamily(
+        name="inference",
+        folder=lambda ws: ws.inference_dir,
+        columns=RAW_COLUMNS,
+        keep="kind IS NOT NULL OR request_id IS NOT NULL",
+        partition_column=False,
+        prunable=False,
+    )
+
+
+def families() -> tuple[LogFamily, ...]:
+    """Every family `factory compact` compacts, in the order it reports them."""
+    return (EVENTS, inference_family())
