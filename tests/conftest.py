@@ -65,3 +65,21 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.delenv("FACTORY_WORKSPACE", raising=False)
     monkeypatch.delenv("FACTORY_SESSION", raising=False)
     yield root
+
+
+SHARED_BUILDS = ("mcp", "rollouts", "feedback", "sunset")
+"""Test folders whose session fixture trains a workspace that every test there copies: run
+on one xdist worker, so the workspace is built once rather than once per worker."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.path)).relative_to(REPO).parts
+        if (
+            len(parts) > 2
+            and parts[0] == "tests"
+            and parts[1] in SHARED_BUILDS
+            and item.get_closest_marker("xdist_group") is None
+        ):
+            item.add_marker(pytest.mark.xdist_group(parts[1]))

@@ -34,7 +34,8 @@ def test_unknown_command_is_usage_error_with_envelope(tmp_path: Path) -> None:
     assert ran.code == 2
     doc = ran.doc
     assert doc["ok"] is False and doc["error"]["code"] == "usage"
-    assert set(doc) == {"ok", "command", "schema", "data", "error", "next"}
+    assert set(doc) == {"envelope", "ok", "command", "schema", "data", "error", "next"}
+    assert doc["envelope"] == "factory.envelope/2"
 
 
 def test_outside_workspace_is_input_error(tmp_path: Path) -> None:

@@ -275,7 +275,7 @@ def test_history_command_json_rich_and_markdown(log: Workspace) -> None:
         "since": "2026-11-21T00:00:00.000Z",
         "until": "2026-11-22T00:00:00.000Z",
     }
-    assert "factory history --session w-20261121t140000" in doc["next"]
+    assert "factory history --session w-20261121t140000" in [n["command"] for n in doc["next"]]
     rich = run_factory("history", "--on", "saturday", cwd=log.root, env=env)
     assert rich.code == 0
     assert max(len(line) for line in rich.stdout.splitlines()) <= 80

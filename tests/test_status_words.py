@@ -9,9 +9,16 @@ from core.render.words import model_fields
 
 RUN = {
     "run_id": "r-aaaaaaaaaaaa",
-    "metric": "auc",
-    "mean": 0.71543,
-    "std": 0.0404,
+    "primary_metric": {
+        "name": "auc",
+        "direction": "maximize",
+        "mean": 0.71543,
+        "std": 0.0404,
+        "min": None,
+        "max": None,
+        "n": 4,
+        "of": 4,
+    },
     "components": {"features": "weather_v2", "hparams": "h2", "arch": "catboost_v1"},
     "created_at": "2026-11-21T09:15:00.000Z",
 }
@@ -22,7 +29,7 @@ def model(**fields: Any) -> dict[str, Any]:
         "name": "rain",
         "task": "classification",
         "dataset": "weather",
-        "primary_metric": "auc",
+        "metric": "auc",
         "direction": "maximize",
     }
     return {**base, **fields}
@@ -30,8 +37,8 @@ def model(**fields: Any) -> dict[str, Any]:
 
 def test_a_model_without_runs_says_what_to_run_and_nothing_empty() -> None:
     fields, hint = model_fields(
-        model(runs=0, tiers={"staging": None, "prod": None}, drift={"drift_id": None},
-              card={"exists": False, "entries": 0, "error": None}, open_alert_count=0,
+        model(run_count=0, tiers={"staging": None, "prod": None}, drift={"drift_id": None},
+              card={"exists": False, "run_count": 0, "error": None}, open_alert_count=0,
               open_alerts=[])
     )  # fmt: skip
     assert hint == ("no runs yet", "factory train rain")
@@ -41,13 +48,13 @@ def test_a_model_without_runs_says_what_to_run_and_nothing_empty() -> None:
 def test_fields_are_worded_and_the_last_run_is_not_repeated() -> None:
     fields, hint = model_fields(
         model(
-            runs=3,
+            run_count=3,
             best_run=RUN,
             last_run=RUN,
             tiers={"staging": "r-aaaaaaaaaaaa", "prod": None, "previous": {"staging": "r-b"}},
-            drift={"drift_id": "drift-1", "drift_detected": True, "drifted": 4, "columns": 9,
+            drift={"drift_id": "drift-1", "drift_detected": True, "drifted_count": 4, "column_count": 9,
                    "at": "2026-11-22T08:00:00Z"},
-            card={"exists": True, "entries": 1, "error": None},
+            card={"exists": True, "run_count": 1, "error": None},
             open_alert_count=5,
             open_alerts=[{"alert_id": "al-1", "kind": "drift", "message": "4 of 9 drifted"}],
         )
@@ -72,10 +79,10 @@ def test_status_markdown_lists_multi_line_fields_as_sub_items() -> None:
             "workspace": "/ws",
             "datasets": [],
             "models": [
-                model(runs=1, best_run=RUN, last_run={**RUN, "run_id": "r-bbbbbbbbbbbb"},
+                model(run_count=1, best_run=RUN, last_run={**RUN, "run_id": "r-bbbbbbbbbbbb"},
                       next_ideas=[{"idea": "try depth 5", "run_id": "r-aaaaaaaaaaaa"},
                                   {"idea": "add lags", "run_id": None}]),
-                model(name="temp", runs=0),
+                model(name="temp", run_count=0),
             ],
             "recent_sessions": [],
         }
@@ -85,3 +92,38 @@ def test_status_markdown_lists_multi_line_fields_as_sub_items() -> None:
         "- **next ideas**:\n  - try depth 5  (from r-aaaaaaaaaaaa)\n  - add lags  (from -)" in text
     )
     assert "### temp\n\nno runs yet: `factory train temp`" in text
+
+
+ROLLOUT = {
+    "rollout_id": "ro-1234abcd",
+    "mode": "canary",
+    "status": "running",
+    "stable": "r-aaaaaaaaaaaa",
+    "challenger": "r-bbbbbbbbbbbb",
+    "share": 10,
+    "challenger_request_count": 40,
+    "min_requests": 60,
+    "criteria": [
+        {"name": "latency_p95_ratio", "verdict": "pass"},
+        {"name": "error_rate", "verdict": "inconclusive"},
+    ],
+    "next_step": "wait for 20 more challenger requests",
+    "decision": None,
+    "reason": None,
+}
+
+
+def test_a_rollout_says_its_state_each_criterion_and_the_next_step() -> None:
+    fields, _ = model_fields(model(run_count=2, rollout=ROLLOUT))
+    said = dict(fields)["rollout"].split("\n")
+    assert said[0] == (
+        "ro-1234abcd  canary running  challenger r-bbbbbbbbbbbb against r-aaaaaaaaaaaa"
+        "  share 10%  requests 40/60"
+    )
+    assert said[1] == "criteria: latency_p95_ratio pass, error_rate inconclusive"
+    assert said[2] == "next: wait for 20 more challenger requests"
+    ended = {**ROLLOUT, "status": "aborted", "decision": "aborted", "reason": "latency fail x2"}
+    done = dict(model_fields(model(run_count=2, rollout=ended))[0])["rollout"].split("\n")
+    assert done[0].endswith("challenger r-bbbbbbbbbbbb against r-aaaaaaaaaaaa")  # no share
+    assert done[-1] == "aborted: latency fail x2"
+    assert "rollout" not in dict(model_fields(model(run_count=2, rollout=None))[0])

@@ -25,7 +25,7 @@ def status(ws: Workspace) -> dict[str, Any]:
 
     result = workspace_status(ws)
     data: dict[str, Any] = _plain(result)
-    data["next"] = list(result.next)
+    data["next"] = [n.to_dict() for n in result.next]
     return data
 
 

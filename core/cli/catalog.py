@@ -5,20 +5,45 @@ Command modules import nothing heavy at module level: all are imported on every 
 from __future__ import annotations
 
 from core.cli.commands import (
+    compact,
     data,
     experiments,
+    export,
+    feedback,
     history,
+    mcp,
     operations,
     query,
     records,
     remote,
+    rollout,
+    serve,
     status,
+    sunset,
     tui,
     workspace,
 )
 from core.cli.registry import Command
 
-MODULES = (data, experiments, history, operations, query, records, remote, status, tui, workspace)
+MODULES = (
+    compact,
+    data,
+    experiments,
+    export,
+    feedback,
+    history,
+    mcp,
+    operations,
+    query,
+    records,
+    remote,
+    rollout,
+    serve,
+    status,
+    sunset,
+    tui,
+    workspace,
+)
 
 
 def commands() -> dict[str, Command]:

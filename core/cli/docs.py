@@ -17,7 +17,9 @@ HEADER = """\
 
 Generated from the parser by `python -m core.cli.docs > docs/cli.md`; do not edit by hand.
 Every command also takes `--json` (one envelope on stdout, see
-`adrs/0003-json-envelope-and-versioned-schemas.md`), `--md` and `--workspace DIR`.
+`adrs/0003-json-envelope-and-versioned-schemas.md` and `adrs/0025`: `next` items carry a reason
+and a priority; each `schema`'s JSON Schema is in `docs/schemas/`), `--fields KEYS` (only those
+keys of `data`), `--md` and `--workspace DIR`.
 """
 
 

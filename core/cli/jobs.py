@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from core.foundation import clock
 from core.foundation.atomic import write_json
@@ -97,18 +97,39 @@ class Job:
             "reused": self.reused,
         }
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JobRow:
         """The listing's row: everything but the result and the progress lines."""
-        row = self.to_dict()
-        del row["result"], row["progress"], row["reused"]
-        return row
+        return JobRow(
+            job_id=self.job_id, command=self.command, argv=self.argv, status=self.status,
+            started_at=self.started_at, finished_at=self.finished_at, seconds=self.seconds,
+            exit_code=self.exit_code, ok=self.ok, log=self.log,
+        )  # fmt: skip
+
+
+class JobRow(TypedDict):
+    """A job in `factory jobs`: `factory job ID` has its result and progress too."""
+
+    job_id: str
+    command: str
+    argv: list[str]
+    status: str
+    started_at: str
+    finished_at: str | None
+    seconds: float | None
+    exit_code: int | None
+    ok: bool | None
+    log: str
+
+
+class JobListData(TypedDict):
+    jobs: list[JobRow]
 
 
 @dataclass(frozen=True)
 class JobList:
     jobs: list[Job]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JobListData:
         return {"jobs": [job.summary() for job in self.jobs]}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import dataclasses
 import errno
 import os
 import sys
@@ -54,6 +55,13 @@ def _output_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         const="md",
         default=default,
         help="print Markdown",
+    )
+    group.add_argument(
+        "--fields",
+        metavar="KEYS",
+        default=default,
+        help="JSON with only these keys of `data`, e.g. `run_count,best_run.run_id` (a dot goes "
+        "one level down, into each item of a list); implies --json",
     )
     group.add_argument(
         "--workspace",
@@ -121,7 +129,7 @@ def build_parser() -> Parser:
 
 
 def _wants_json(argv: list[str]) -> str:
-    if "--json" in argv:
+    if "--json" in argv or any(a == "--fields" or a.startswith("--fields=") for a in argv):
         return "json"
     if "--md" in argv:
         return "md"
@@ -160,17 +168,24 @@ def _print(
     schema: str | None,
     reply: Reply | None,
     error: FactoryError | None,
+    workspace: str | None = None,
 ) -> None:
+    """Render the reply or the error; `workspace` is the `--workspace` the caller gave,
+    which every suggested command then names too."""
     from core.foundation.plain import to_plain
+    from core.foundation.suggest import within
 
+    steps = within(reply.steps if reply else [], workspace)
     if output == "json":
         from core.render import envelope
 
         if error is not None:
-            doc = envelope.failure(cmd_name, schema, error, reply.next if reply else [])
+            doc = envelope.failure(
+                cmd_name, schema, error, steps, workspace=workspace, runs=runs_as_written
+            )
         else:
             assert reply is not None and cmd_name is not None and schema is not None
-            doc = envelope.success(cmd_name, schema, to_plain(reply.data), reply.next)
+            doc = envelope.success(cmd_name, schema, to_plain(reply.data), steps)
         sys.stdout.write(envelope.dumps(doc) + "\n")
         return
     if output == "md":
@@ -180,7 +195,7 @@ def _print(
             sys.stdout.write(markdown.render_error(cmd_name, error.to_dict()))
         else:
             assert reply is not None and cmd_name is not None and schema is not None
-            sys.stdout.write(markdown.render(cmd_name, schema, to_plain(reply.data), reply.next))
+            sys.stdout.write(markdown.render(cmd_name, schema, to_plain(reply.data), steps))
         return
     from rich.console import Console
 
@@ -190,7 +205,7 @@ def _print(
         rich_text.render_error(Console(stderr=True), cmd_name, error.to_dict())
     else:
         assert reply is not None and cmd_name is not None and schema is not None
-        rich_text.render(Console(), cmd_name, schema, to_plain(reply.data), reply.next)
+        rich_text.render(Console(), cmd_name, schema, to_plain(reply.data), steps)
 
 
 _NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
@@ -252,6 +267,63 @@ def unexpected_error(exc: Exception) -> FactoryError:
     )
 
 
+def runs_as_written(command: str) -> bool:
+    """Whether `command` (`factory ...`) names a command with every argument it needs and
+    gives back an answer (not the TUI or the MCP server, which hold the terminal): what an
+    error's hint may offer in `next`. `--help` always runs."""
+    import shlex
+
+    try:
+        words = shlex.split(command)[1:]
+    except ValueError:
+        return False
+    if "--help" in words or "-h" in words:
+        return True
+    try:
+        args = build_parser().parse_args(words)
+    except (FactoryError, SystemExit):
+        return False
+    found = load_commands().get(str(getattr(args, "command_name", None)))
+    return found is not None and not found.interactive
+
+
+def _workspace_flag(argv: list[str]) -> str | None:
+    """The `--workspace DIR` (or `--workspace=DIR`) given before any `--` in `argv`."""
+    for position, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--workspace" and position + 1 < len(argv):
+            return argv[position + 1]
+        if word.startswith("--workspace="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def _named_command(argv: list[str]) -> Command | None:
+    """The command the leading words of `argv` name (`predict` in `factory --json predict
+    rain`), found when parsing failed after them, so a usage error's envelope still says
+    which command it was about; None when they name none."""
+    words: list[str] = []
+    rest = iter(argv)
+    for word in rest:
+        if word in ("--json", "--md"):
+            continue
+        if word == "--workspace":
+            next(rest, None)
+            continue
+        if word.startswith("-"):
+            if words:
+                break
+            continue
+        words.append(word)
+    commands = load_commands()
+    for length in range(len(words), 0, -1):
+        found = commands.get(" ".join(words[:length]))
+        if found is not None:
+            return found
+    return None
+
+
 def run(argv: list[str]) -> int:
     output = _wants_json(argv)
     cmd: Command | None = None
@@ -273,8 +345,15 @@ def run(argv: list[str]) -> int:
             )
         cmd = commands[name]
         output = getattr(args, "output", None) or "rich"
+        fields = _fields(args, output)
+        if fields is not None:
+            output = "json"
     except FactoryError as exc:
-        _print(output, None, None, None, exc)
+        named = cmd or _named_command(argv)
+        where = _workspace_flag(argv)
+        _print(
+            output, named.name if named else None, named.schema if named else None, None, exc, where
+        )
         return exc.exit_code
     ctx = Context(args=args, command=cmd.name, output=output)
     started = time.perf_counter()
@@ -287,7 +366,7 @@ def run(argv: list[str]) -> int:
         reply = cmd.run(ctx)
     except FactoryError as exc:
         _emit_command_event(ctx, cmd, exc.exit_code, started, exc.code)
-        _print(output, cmd.name, cmd.schema, None, exc)
+        _print(output, cmd.name, cmd.schema, None, exc, getattr(args, "workspace", None))
         return exc.exit_code
     except KeyboardInterrupt:
         print("factory: interrupted", file=sys.stderr)
@@ -297,11 +376,34 @@ def run(argv: list[str]) -> int:
             traceback.print_exc()
         error = unexpected_error(exc)
         _emit_command_event(ctx, cmd, error.exit_code, started, error.code)
-        _print(output, cmd.name, cmd.schema, None, error)
+        _print(output, cmd.name, cmd.schema, None, error, getattr(args, "workspace", None))
         return error.exit_code
     _emit_command_event(ctx, cmd, reply.exit_code, started, None)
-    _print(output, cmd.name, reply.schema or cmd.schema, reply, None)
+    if fields is not None:
+        from core.foundation.plain import to_plain
+        from core.render.fields import pick
+
+        try:
+            reply = dataclasses.replace(reply, data=pick(to_plain(reply.data), fields))
+        except FactoryError as exc:
+            _print(output, cmd.name, cmd.schema, None, exc, getattr(args, "workspace", None))
+            return exc.exit_code
+    _print(
+        output, cmd.name, reply.schema or cmd.schema, reply, None, getattr(args, "workspace", None)
+    )
     return reply.exit_code
+
+
+def _fields(args: argparse.Namespace, output: str) -> list[str] | None:
+    """The keys `--fields` asks for (None without it); JSON only."""
+    text = getattr(args, "fields", None)
+    if text is None:
+        return None
+    if output == "md":
+        raise UsageError("--fields picks keys of the JSON answer; it cannot go with --md")
+    from core.render.fields import parse
+
+    return parse(text)
 
 
 def main() -> None:

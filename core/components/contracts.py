@@ -78,6 +78,26 @@ metrics (`metrics/<version>.py`)
     over rows, `loss(y_true, prediction) -> ndarray` of one loss per row (lower is better),
     so two models are compared row by row on the same test rows (Diebold-Mariano); metrics
     without one (AUC) are compared fold by fold.
+
+inference (`inference/<version>.py`)
+    The one mechanism that turns rows into predictions, for `factory predict` (batch) and
+    `factory serve` (online) alike, so online equals batch by construction.
+    `predict(frame, scored, time_column, entity_columns, run) -> ndarray` (required): one
+    float per row of `frame` where the boolean array `scored` is True, in frame order.
+    `frame` holds the rows to score and the history before them (earlier rows of a batch
+    file; online, the server's recent rows of the same entities), ordered by time (the time
+    column is datetime64), indexed 0..n-1. `run` is a dict describing the run that scores:
+    `build(frame, time_column, entity_columns)`, the run's features module's build (an
+    exception in it names the features file and line), `categorical` (its CATEGORICAL
+    names), `feature_names` (the columns the run trained on, in order), `predict(matrix)`
+    (the run's arch on a feature matrix, probabilities of the positive class for
+    classification), `task`, `run_id`, `features_ref` and `features_path` for messages.
+    Non-numeric and declared categorical columns are given to the arch as text, empty as
+    "<missing>", as in training. Raise `FactoryError("features_mismatch", ...)` when the
+    features lack a column the run trained on.
+    `HISTORY` (optional): how much history per entity an online server keeps for a run
+    whose features module declares no `HISTORY`, a positive duration such as "90D".
+    Which version scores is recorded with every batch (hash included) in the inference log.
 """
 
 from __future__ import annotations
@@ -275,8 +295,17 @@ CONTRACTS: dict[str, tuple[Name, ...]] = {
         ),
         Name("ROW_LOSSES", False, "a dict of metric name -> loss(y_true, prediction)", _row_losses),
     ),
+    "inference": (
+        Name(
+            "predict",
+            True,
+            "a function predict(frame, scored, time_column, entity_columns, run)",
+            _function("frame", "scored", "time_column", "entity_columns", "run"),
+        ),
+        Name("HISTORY", False, 'a positive duration such as "90D"', _duration),
+    ),
 }
-"""Per kind, the names its modules define. `hparams` (TOML) and `inference` have none here."""
+"""Per kind, the names its modules define. `hparams` (TOML) has none here."""
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     kind: tuple(n.name for n in names if n.required) for kind, names in CONTRACTS.items()

@@ -20,6 +20,7 @@ import importlib.util
 import inspect
 import re
 import sys
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,11 +215,28 @@ def load_checked(info: ComponentInfo, *, for_training: bool = False) -> ModuleTy
     return module
 
 
+_IMPORTING = threading.RLock()
+"""Held while a component module executes: a server's concurrent requests would otherwise
+get the module from `sys.modules` before its body has run (no SCHEMA yet)."""
+_IMPORTED: dict[str, ModuleType] = {}
+"""Modules whose body has run."""
+
+
 def _import_module(info: ComponentInfo) -> ModuleType:
     if KINDS[info.kind] != ".py":
         raise TypeError(f"{info.ref} is not a Python module")
     name = f"factory_components.{info.kind}.{info.version}_{info.hash}"
-    if name in sys.modules:
+    found = _IMPORTED.get(name)
+    if found is not None:
+        return found
+    with _IMPORTING:
+        module = _execute(info, name)
+        _IMPORTED[name] = module
+        return module
+
+
+def _execute(info: ComponentInfo, name: str) -> ModuleType:
+    if name in sys.modules:  # imported by another thread while this one waited
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, info.path)
     if spec is None or spec.loader is None:  # pragma: no cover

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.data.manifests import SnapshotData, manifest_json
 from core.foundation import clock
 from core.foundation.atomic import write_json
 from core.foundation.config import DatasetConfig, ModelConfig
@@ -30,6 +31,9 @@ from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from core.data.sources import SourceStream
+    from core.data.validation import ValidationReport
 
 SNAPSHOT_ID = re.compile(r"^ds-[0-9a-f]{12}$")
 
@@ -41,8 +45,12 @@ class SnapshotResult:
     """False when an identical snapshot already existed (nothing was written)."""
     manifest: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "created": self.created, "manifest": self.manifest}
+    def to_dict(self) -> SnapshotData:
+        return {
+            "snapshot_id": self.id,
+            "created": self.created,
+            "manifest": manifest_json(self.manifest),
+        }
 
 
 def dataset_config(ws: Workspace, name: str | None) -> DatasetConfig:
@@ -69,14 +77,37 @@ def dataset_config(ws: Workspace, name: str | None) -> DatasetConfig:
     return datasets[name]
 
 
-def content_hash(frame: pd.DataFrame, dataset: str, schema_version: str | None) -> str:
-    import pandas as pd
+class ContentHasher:
+    """SHA-256 over the dataset name, the schema version, the column names and dtypes, and
+    pandas' per-row hashes of the normalized rows in order (ADR 0005). Rows may be given in
+    batches: pandas hashes each row on its own, so batches hash as the whole frame would."""
 
-    digest = hashlib.sha256()
-    digest.update(json.dumps([dataset, schema_version]).encode())
-    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+    def __init__(self, dataset: str, schema_version: str | None, dtypes: list[tuple[str, Any]]):
+        self.dtypes = [(str(c), str(t)) for c, t in dtypes]
+        self.digest = hashlib.sha256()
+        self.digest.update(json.dumps([dataset, schema_version]).encode())
+        self.digest.update(json.dumps([[c, t] for c, t in self.dtypes]).encode())
+
+    def update(self, frame: pd.DataFrame) -> None:
+        import pandas as pd
+
+        found = [(str(c), str(t)) for c, t in frame.dtypes.items()]
+        if found != self.dtypes:  # pragma: no cover - a bug in the chunked path
+            raise FactoryError(
+                "internal",
+                f"rows hashed with dtypes {found}, expected {self.dtypes}",
+                exit_code=ExitCode.INTERNAL,
+            )
+        self.digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+def content_hash(frame: pd.DataFrame, dataset: str, schema_version: str | None) -> str:
+    hasher = ContentHasher(dataset, schema_version, [(str(c), t) for c, t in frame.dtypes.items()])
+    hasher.update(frame)
+    return hasher.hexdigest()
 
 
 def validate_snapshot_id(snapshot_id: str) -> str:
@@ -139,47 +170,266 @@ def load_snapshot(ws: Workspace, snapshot_id: str) -> pd.DataFrame:
     return frame
 
 
-def read_and_validate(ws: Workspace, dataset: DatasetConfig, source: str | None) -> tuple[Any, Any]:
-    from core.data.sources import read_source
+@dataclass
+class _Ingested:
+    """A source checked, and (when asked and valid) its rows normalized."""
+
+    report: ValidationReport
+    stream: SourceStream
+    frame: pd.DataFrame | None = None
+    """A source read in one piece: its normalized rows, in memory."""
+    staged: Path | None = None
+    """A source read in chunks: the folder holding its sorted `data.parquet`."""
+    facts: dict[str, Any] | None = None
+    """For `staged`: rows, columns, dtypes, time range, distinct times, content hash."""
+
+    def discard(self) -> None:
+        if self.staged is not None:
+            shutil.rmtree(self.staged, ignore_errors=True)
+            self.staged = None
+
+
+def _ingest(ws: Workspace, dataset: DatasetConfig, source: str, *, store: bool) -> _Ingested:
+    """Read `source` in chunks of bounded size and check it against `dataset`; with
+    `store`, also build the normalized rows (in memory for a one-chunk source, else a
+    sorted Parquet file in a staging folder under data/snapshots)."""
+    from core.data.sources import SourceStream
+    from core.data.streaming import Reread
+
+    as_text: tuple[str, ...] = ()
+    while True:
+        stream = SourceStream(ws.root, source)
+        try:
+            return _ingest_once(ws, dataset, stream, as_text, store=store)
+        except Reread as again:
+            if as_text:  # pragma: no cover - text columns read as text agree
+                raise FactoryError(
+                    "internal",
+                    f"{stream.path}: columns {again.columns} disagree even read as text",
+                    exit_code=ExitCode.INTERNAL,
+                ) from None
+            as_text = tuple(again.columns)
+
+
+def _ingest_once(
+    ws: Workspace,
+    dataset: DatasetConfig,
+    stream: SourceStream,
+    as_text: tuple[str, ...],
+    *,
+    store: bool,
+) -> _Ingested:
+    from core.data.sources import SourceFrame
     from core.data.validation import validate_source
 
-    source_frame = read_source(ws.root, source or dataset.source)
-    report, normalized = validate_source(ws, dataset, source_frame)
-    return source_frame, (report, normalized)
+    chunks = stream.chunks(as_text=as_text)
+    first = next(chunks)
+    second = next(chunks, None)
+    if second is None:  # the whole source in one piece: checked as a frame
+        lines = [int(n) for n in first.lines] if first.lines is not None else None
+        whole = SourceFrame(
+            first.frame, stream.label, stream.path, stream.sha256 or "", stream.kind, lines
+        )
+        report, frame = validate_source(ws, dataset, whole)
+        return _Ingested(report, stream, frame if store else None)
+    return _ingest_chunks(ws, dataset, stream, chunks, [first, second], store=store)
+
+
+def _ingest_chunks(
+    ws: Workspace,
+    dataset: DatasetConfig,
+    stream: SourceStream,
+    chunks: Any,
+    ahead: list[Any],
+    *,
+    store: bool,
+) -> _Ingested:
+    import duckdb
+
+    from core.data.sources import chunk_bytes_setting
+    from core.data.streaming import (
+        ChunkedCheck,
+        Staging,
+        check_memory,
+        out_of_memory,
+        staging_folder,
+    )
+    from core.data.validation import contract
+
+    terms = contract(ws, dataset)
+    whole_table = terms.whole_table_checks()
+    if whole_table:
+        raise FactoryError(
+            "schema_not_streamable",
+            f"{stream.path}: {stream.size / 2**20:.0f} MiB is read in chunks, and schema "
+            f"{dataset.schema} has checks that need every row at once: "
+            f"{'; '.join(whole_table)}",
+            hint="Make those checks row-wise (pandera `element_wise=True`, or a built-in check "
+            "such as in_range/isin), or drop them from the schema version; duplicate times "
+            "per entity are checked by factory itself.",
+            details={"file": stream.path, "schema": dataset.schema, "checks": whole_table},
+        )
+    root = ws.snapshots_dir if store else ws.state_dir / "staging"
+    folder = staging_folder(root, "stage")
+    try:
+        _room_for(folder, stream, store)
+        check_memory(stream.path, chunk_bytes_setting())
+        staging = Staging(folder / "parts")
+        staging.keeping = store
+        check = ChunkedCheck(terms, staging, stream.label, stream.path)
+        try:
+            while ahead:
+                check.add(ahead.pop(0))
+            for chunk in chunks:
+                check.add(chunk)
+            report = check.finish()
+            if not (store and report.ok):
+                shutil.rmtree(folder, ignore_errors=True)
+                return _Ingested(report, stream)
+            facts = _write_merged(folder, staging, terms.keys, dataset, stream.path)
+        except duckdb.OutOfMemoryException as exc:
+            raise out_of_memory(stream.path, exc) from None
+        finally:
+            staging.close()
+        shutil.rmtree(folder / "parts", ignore_errors=True)
+        return _Ingested(report, stream, staged=folder, facts=facts)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _room_for(folder: Path, stream: SourceStream, store: bool) -> None:
+    """Refuse up front when the staging folder's disk cannot hold the chunks."""
+    need = int(stream.size * (1.0 if stream.kind == "csv" else 2.0)) if store else 0
+    need = need // 2 + 64 * 2**20 if not store else need + 64 * 2**20
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise FactoryError(
+            "disk_full",
+            f"{folder.parent}: {free / 2**30:.1f} GiB free, and reading {stream.path} "
+            f"({stream.size / 2**30:.1f} GiB) in chunks needs about {need / 2**30:.1f} GiB there",
+            hint="Free disk space in the workspace, then run the command again. Nothing was "
+            "stored.",
+            details={"file": stream.path, "folder": str(folder.parent), "free": free, "need": need},
+        )
+
+
+def _write_merged(
+    folder: Path, staging: Any, order: list[str], dataset: DatasetConfig, source_path: str
+) -> dict[str, Any]:
+    """The staged chunks merged into `folder/data.parquet`, hashed as they are written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.data.streaming import assemble
+
+    dtypes = staging.data_kinds.unified()
+    columns = list(staging.data_kinds.order or [])
+    hasher = ContentHasher(dataset.name, dataset.schema, [(c, dtypes[c]) for c in columns])
+    schema = _arrow_schema(staging, columns, dtypes)
+    path = folder / "data.parquet"
+    writer: Any = None
+
+    def write(frame: pd.DataFrame) -> None:
+        nonlocal writer
+        hasher.update(frame)
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+
+    try:
+        done = assemble(staging, order, write, source_path)
+    finally:
+        if writer is not None:
+            writer.close()
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+    return {
+        "rows": done.rows,
+        "columns": columns,
+        "dtypes": {c: str(dtypes[c]) for c in columns},
+        "time_range": [done.first_time.isoformat(), done.last_time.isoformat()],
+        "distinct_times": done.distinct_times,
+        "content_hash": hasher.hexdigest(),
+    }
+
+
+def _arrow_schema(staging: Any, columns: list[str], dtypes: dict[str, Any]) -> Any:
+    """The Arrow types of the merged rows: each column's type across the stored chunks
+    (a column empty in one chunk takes the others' type)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.data.streaming import PART
+
+    schemas = [pq.read_schema(p).remove_metadata() for p in staging.data_parts]
+    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    fields = []
+    for name in columns:
+        arrow = unified.field(name)
+        dtype = dtypes[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            size = len(dtype.categories)
+            index = pa.int8() if size < 2**7 else pa.int16() if size < 2**15 else pa.int32()
+            value = arrow.type.value_type if pa.types.is_dictionary(arrow.type) else arrow.type
+            arrow = pa.field(name, pa.dictionary(index, value, ordered=dtype.ordered))
+        fields.append(arrow)
+    del PART
+    return pa.schema(fields)
 
 
 def create_snapshot(
     ws: Workspace, dataset_name: str | None, source: str | None = None
 ) -> SnapshotResult:
-    """Validate `source` (default: the dataset's configured source) and store a snapshot."""
+    """Validate `source` (default: the dataset's configured source) and store a snapshot.
+    Memory stays bounded whatever the source's size (ADR 0029)."""
     dataset = dataset_config(ws, dataset_name)
-    source_frame, (report, frame) = read_and_validate(ws, dataset, source)
-    if not report.ok or frame is None:
+    ingested = _ingest(ws, dataset, source or dataset.source, store=True)
+    report, stream = ingested.report, ingested.stream
+    if not report.ok:
+        ingested.discard()
         raise DataInvalidError(
             report.summary(),
             hint="Fix the rows listed in details (or the schema version in factory.toml), then "
             "snapshot again. Nothing was stored.",
             details=report.to_dict(),
         )
-    digest = content_hash(frame, dataset.name, dataset.schema)
+    frame = ingested.frame
+    if frame is not None:
+        digest = content_hash(frame, dataset.name, dataset.schema)
+        time_values = frame[dataset.time_column]
+        facts: dict[str, Any] = {
+            "rows": len(frame),
+            "columns": [str(c) for c in frame.columns],
+            "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+            "time_range": [time_values.min().isoformat(), time_values.max().isoformat()],
+            "distinct_times": int(time_values.nunique()),
+            "content_hash": digest,
+        }
+    else:
+        assert ingested.facts is not None
+        facts = ingested.facts
+        digest = facts["content_hash"]
     snapshot_id = f"ds-{digest[:12]}"
     final = ws.snapshots_dir / snapshot_id
     if (final / "manifest.json").is_file():
+        ingested.discard()
         return SnapshotResult(snapshot_id, False, get_manifest(ws, snapshot_id))
-    time_values = frame[dataset.time_column]
     manifest = {
         "id": snapshot_id,
         "dataset": dataset.name,
-        "source": source_frame.label,
-        "source_path": source_frame.path,
-        "source_sha256": source_frame.sha256,
-        "rows": len(frame),
-        "columns": [str(c) for c in frame.columns],
-        "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+        "source": stream.label,
+        "source_path": stream.path,
+        "source_sha256": stream.sha256,
+        "rows": facts["rows"],
+        "columns": facts["columns"],
+        "dtypes": facts["dtypes"],
         "time_column": dataset.time_column,
         "entity_columns": list(dataset.entity_columns),
-        "time_range": [time_values.min().isoformat(), time_values.max().isoformat()],
-        "distinct_times": int(time_values.nunique()),
+        "time_range": facts["time_range"],
+        "distinct_times": facts["distinct_times"],
         "source_time_zone": report.source_time_zone,
         "schema_version": dataset.schema,
         "schema_hash": report.schema_hash,
@@ -187,12 +437,15 @@ def create_snapshot(
         "created_at": clock.iso(),
     }
     ws.snapshots_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{snapshot_id}.", suffix=".tmp", dir=ws.snapshots_dir))
+    staging = ingested.staged or Path(
+        tempfile.mkdtemp(prefix=f".{snapshot_id}.", suffix=".tmp", dir=ws.snapshots_dir)
+    )
     try:
-        parquet = staging / "data.parquet"
-        frame.to_parquet(parquet, index=False)
-        with open(parquet, "rb") as handle:
-            os.fsync(handle.fileno())
+        if frame is not None:
+            parquet = staging / "data.parquet"
+            frame.to_parquet(parquet, index=False)
+            with open(parquet, "rb") as handle:
+                os.fsync(handle.fileno())
         write_json(staging / "manifest.json", manifest)
         try:
             os.rename(staging, final)
@@ -219,11 +472,11 @@ def create_snapshot(
     return SnapshotResult(snapshot_id, True, manifest)
 
 
-def validate_only(ws: Workspace, dataset_name: str | None, source: str) -> Any:
-    """Check `source` against the dataset's schema without storing anything."""
+def validate_only(ws: Workspace, dataset_name: str | None, source: str) -> ValidationReport:
+    """Check `source` against the dataset's schema without storing anything (in chunks of
+    bounded size, as a snapshot reads it)."""
     dataset = dataset_config(ws, dataset_name)
-    _, (report, _) = read_and_validate(ws, dataset, source)
-    return report
+    return _ingest(ws, dataset, source, store=False).report
 
 
 def snapshot_for(ws: Workspace, config: ModelConfig, snapshot: str | None) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.experiments.report import upgrade
 from core.foundation import stamps
 from core.foundation.atomic import write_json, write_text
 from core.foundation.errors import FactoryError
@@ -508,10 +509,11 @@ def load_report(ws: Workspace, run_id: str) -> dict[str, Any]:
         raise FactoryError(
             "report_invalid",
             f"{path}: not a JSON object (hand-edited or damaged)",
-            hint=f"Restore it from git, or retrain with `factory train ... --force` ({run_id}).",
+            hint=f"Restore it from git (`git checkout -- {path}`), or train {run_id}'s "
+            "components again with --force.",
             details={"path": str(path)},
         )
-    return report
+    return upgrade(report)
 
 
 # ----------------------------------------------------------------------- running markers

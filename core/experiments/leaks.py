@@ -17,8 +17,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from core.experiments.pit import CutData
 from core.foundation import clock
 from core.foundation.atomic import file_lock, write_json
 from core.foundation.events import emit
@@ -82,6 +83,44 @@ def pit_id_for(version: str, source_hash: str, snapshot_id: str, settings: Any) 
 
 def _path(ws: Workspace, pit_id: str) -> Path:
     return ws.reports_dir / f"{pit_id}.json"
+
+
+class PitRecord(TypedDict):
+    """A recorded point-in-time check (`reports/pit-<id>.json`, `factory show pit-...`): the
+    check's result with its failing cuts and the dates of every cut checked."""
+
+    schema: str
+    pit_id: str
+    checked_at: str
+    features: str
+    """The features ref, `features/<version>`."""
+    version: str
+    hash: str
+    """The features module's source hash."""
+    model: str
+    snapshot_id: str
+    ok: bool
+    violations: list[dict[str, Any]]
+    """The first changed cells: cut, row, time, column, full-history and cut-history value."""
+    cuts_planned: int
+    cuts_checked: int
+    dates: int
+    budget_s: float
+    elapsed_s: float
+    build_s: float
+    budget_exhausted: bool
+    coverage: float
+    coverage_7d: float
+    changed_columns: list[str]
+    leaky_dates: list[str]
+    leaky_date_count: int
+    build_errors: list[dict[str, Any]]
+    build_error_count: int
+    settings: dict[str, Any]
+    """Method, budget, seed and the `[validation]` settings, by their factory.toml names."""
+    summary: str
+    failing_cuts: list[CutData]
+    checked_cuts: list[str]
 
 
 def _record(result: PitResult, pit_id: str) -> dict[str, Any]:

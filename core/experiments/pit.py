@@ -28,7 +28,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from core.foundation.errors import FactoryError, UsageError
 from core.foundation.workspace import Workspace
@@ -49,6 +49,16 @@ MAX_LEAKY_DATES = 50
 MAX_BUILD_ERRORS = 5
 TOLERANCE = 1e-9
 """Relative tolerance for numbers; strings must match exactly and NaN equals NaN."""
+
+
+class CutData(TypedDict):
+    cut: str
+    """Rows dated on or before this day were recomputed without the later history."""
+    rows: int
+    changed_rows: int
+    changed_columns: list[str]
+    kind: str
+    """Why this date was cut: `fold`, `spread` or `random`."""
 
 
 @dataclass(frozen=True)
@@ -611,7 +621,7 @@ class FeatureCheck:
     changed_columns: list[str]
     leaky_dates: list[str]
     leaky_date_count: int
-    failing_cuts: list[dict[str, Any]]
+    failing_cuts: list[CutData]
     """The first cuts at which rows changed."""
     violations: list[dict[str, Any]]
     report_path: str

@@ -4,9 +4,15 @@ components. Every function returns a typed result the CLI, the TUI and `--json` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from core.experiments import index
+from core.experiments.report import (
+    BaselineBrief,
+    PrimaryMetricData,
+    ReportCore,
+    primary_metric_json,
+)
 from core.foundation.workspace import Workspace
 
 # --------------------------------------------------------------------------- components
@@ -76,7 +82,7 @@ def list_component_infos(ws: Workspace, kind: str | None = None) -> ComponentsRe
 class RunsResult:
     model: str | None
     count: int
-    runs: list[dict[str, Any]]
+    runs: list[RunRow]
     """Oldest first, each as `factory runs` lists it (`_run_row`)."""
     best: dict[str, str | None] = field(default_factory=dict)
     """model -> run id with the best mean primary metric among comparable runs (one cohort:
@@ -100,7 +106,26 @@ class RunsResult:
         }
 
 
-def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+class RunRow(TypedDict):
+    """A run as `factory runs` lists it."""
+
+    run_id: str
+    model: str | None
+    created_at: str | None
+    snapshot_id: str | None
+    plan_id: str | None
+    components: dict[str, str]
+    """Kind -> version."""
+    primary_metric: PrimaryMetricData | None
+    component_changed: list[str]
+    """Component refs whose source changed since an earlier run used the same version."""
+    cohort: str | None
+    """Runs of one cohort (snapshot, validation settings, labels) can be compared."""
+    leaky: bool
+    baseline: BaselineBrief | None
+
+
+def _run_row(run: dict[str, Any]) -> RunRow:
     """A run as `factory runs` lists it, straight from its index summary: a few values per
     run, since the JSON envelope is encoded in pure Python (indented) and every value (and
     every object built on the way) costs at 10,000 runs."""
@@ -112,11 +137,7 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
         "snapshot_id": run.get("snapshot_id"),
         "plan_id": run.get("plan_id"),
         "components": run.get("components") or {},
-        "primary": {
-            "name": primary.get("name"),
-            "mean": primary.get("mean"),
-            "std": primary.get("std"),
-        },
+        "primary_metric": primary_metric_json(primary),
         "component_changed": run.get("component_changed") or [],
         "cohort": run.get("cohort"),
         "leaky": bool(run.get("leaky")),
@@ -124,7 +145,7 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _baseline_row(brief: Any) -> dict[str, Any] | None:
+def _baseline_row(brief: Any) -> BaselineBrief | None:
     """Skill over the best naive baseline and the paired verdict, as `runs` lists them."""
     if not isinstance(brief, dict):
         return None
@@ -193,19 +214,54 @@ def curve_summary(learn: list[float], validation: list[float]) -> dict[str, Any]
     return summary
 
 
+class ShowFinal(TypedDict):
+    """The model trained on all rows."""
+
+    iterations: int
+    final_learn: float | None
+
+
+class ShowCurves(TypedDict):
+    """Each fold's loss curve in a few numbers; `full` prints them whole."""
+
+    metric: str | None
+    """The loss CatBoost optimised (Logloss, RMSE)."""
+    folds: list[CurveSummary]
+    final: ShowFinal
+    full: str
+    """The command that prints every iteration."""
+
+
+class PredictionsBrief(TypedDict):
+    """How many out-of-fold predictions the report holds; `full` prints them."""
+
+    rows: int
+    folds: list[int]
+    baselines: list[str]
+    """The naive baselines predicted beside the model."""
+    full: str
+
+
+class ShowData(ReportCore):
+    """`factory show RUN`: the run report without its bulk (`--full` prints it whole)."""
+
+    curves: ShowCurves
+    predictions: PredictionsBrief | None
+
+
 @dataclass(frozen=True)
 class RunSummaryView:
     """`factory show RUN`: the report without its bulk, which `--full` prints whole."""
 
     report: dict[str, Any]
     """The report's keys except `BULKY`."""
-    curves: dict[str, Any]
-    """`{metric, folds: [{fold, ...curve_summary}], final: {iterations, final_learn}}`."""
-    predictions: dict[str, Any] | None
-    """`{rows, folds, baselines}`: how many out-of-fold predictions the report holds."""
+    curves: ShowCurves
+    predictions: PredictionsBrief | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.report, "curves": self.curves, "predictions": self.predictions}
+    def to_dict(self) -> ShowData:
+        return cast(
+            ShowData, {**self.report, "curves": self.curves, "predictions": self.predictions}
+        )
 
 
 def show_summary(ws: Workspace, run_id: str) -> RunSummaryView:
@@ -218,10 +274,13 @@ def show_summary(ws: Workspace, run_id: str) -> RunSummaryView:
         curves={
             "metric": curves.get("metric"),
             "folds": [
-                {
-                    "fold": f.get("fold"),
-                    **curve_summary(f.get("learn") or [], f.get("validation") or []),
-                }
+                cast(
+                    CurveSummary,
+                    {
+                        "fold": f.get("fold"),
+                        **curve_summary(f.get("learn") or [], f.get("validation") or []),
+                    },
+                )
                 for f in curves.get("folds") or []
             ],
             "final": {
@@ -246,6 +305,67 @@ def show_summary(ws: Workspace, run_id: str) -> RunSummaryView:
 # ------------------------------------------------------------------------------- curves
 
 
+class CurvePoints(TypedDict):
+    """One fold's loss per kept iteration (`every` says which)."""
+
+    fold: int | None
+    iteration: list[int]
+    learn: NotRequired[list[float]]
+    validation: NotRequired[list[float]]
+
+
+class FinalCurve(TypedDict):
+    """The model trained on all rows: its learn loss per kept iteration."""
+
+    iteration: list[int]
+    learn: NotRequired[list[float]]
+
+
+class CurvesData(TypedDict):
+    """`factory curves RUN`: loss per iteration and fold."""
+
+    run_id: str
+    model: str
+    metric: str | None
+    """The loss CatBoost optimised (Logloss, RMSE)."""
+    every: int
+    """Every `every`-th iteration is kept (plus each curve's lowest point and its last one);
+    1 is every tree (`--full`)."""
+    folds: list[CurvePoints]
+    final: FinalCurve
+
+
+class CurveSummary(TypedDict):
+    """A loss curve in a few numbers (`curve_summary`)."""
+
+    fold: int | None
+    iterations: int
+    final_learn: NotRequired[float]
+    best_iteration: NotRequired[int]
+    """Where the validation loss was lowest."""
+    min_validation: NotRequired[float]
+    final_validation: NotRequired[float]
+    overfit_from: NotRequired[int | None]
+    """From which iteration on it overfitted (validation more than 1% above its minimum at
+    the end); None when it did not."""
+    final_gap: NotRequired[float]
+    """Final validation loss minus final learn loss."""
+
+
+class FinalSummary(TypedDict):
+    iterations: int
+
+
+class CurvesSummaryData(TypedDict):
+    """`factory curves RUN --summary`: each fold's curve in a few numbers."""
+
+    run_id: str
+    model: str
+    metric: str | None
+    folds: list[CurveSummary]
+    final: FinalSummary
+
+
 @dataclass(frozen=True)
 class CurvesResult:
     run_id: str
@@ -262,36 +382,35 @@ class CurvesResult:
     """Keep every `every`-th iteration (plus each curve's lowest point and its last one):
     1 is every tree."""
 
-    def to_dict(self) -> dict[str, Any]:
-        if self.every > 1 and not self.summary:
-            return {
-                "run_id": self.run_id,
-                "model": self.model,
-                "metric": self.metric,
-                "every": self.every,
-                "folds": [{"fold": f.get("fold"), **_thin(f, self.every)} for f in self.folds],
-                "final": _thin(self.final, self.every),
-            }
+    def to_dict(self) -> CurvesData | CurvesSummaryData:
         if self.summary:
             return {
                 "run_id": self.run_id,
                 "model": self.model,
                 "metric": self.metric,
                 "folds": [
-                    {
-                        "fold": f.get("fold"),
-                        **curve_summary(f.get("learn") or [], f.get("validation") or []),
-                    }
+                    cast(
+                        CurveSummary,
+                        {
+                            "fold": f.get("fold"),
+                            **curve_summary(f.get("learn") or [], f.get("validation") or []),
+                        },
+                    )
                     for f in self.folds
                 ],
                 "final": {"iterations": len(self.final.get("learn") or [])},
             }
+        final = _thin(self.final, self.every)
         return {
             "run_id": self.run_id,
             "model": self.model,
             "metric": self.metric,
-            "folds": self.folds,
-            "final": self.final,
+            "every": self.every,
+            "folds": [
+                cast(CurvePoints, {"fold": f.get("fold"), **_thin(f, self.every)})
+                for f in self.folds
+            ],
+            "final": cast(FinalCurve, {k: v for k, v in final.items() if k != "validation"}),
         }
 
 

@@ -7,6 +7,9 @@ predictions of every test row (so two runs are compared row by row on the same r
 naive baselines scored on exactly those rows, each fold's early-stopping slice and flags, and
 how many folds each aggregate stands on. `RunReport.from_dict` also reads version 1 reports
 (no predictions, no baselines): verdicts on them fall back to fold-level numbers and say so.
+Version 3 (`factory.report/3`) speaks the vocabulary of every other answer (docs/schemas): the
+paired test under `baselines.versus_best.test` counts its folds as `fold_count` (a `folds` is
+always a list). `upgrade` reads a version 1 or 2 report in that vocabulary.
 
 Plain `json` and dataclasses only: `factory status` imports this module.
 """
@@ -14,11 +17,37 @@ Plain `json` and dataclasses only: `factory status` imports this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypedDict, cast
 
-REPORT_SCHEMA = "factory.report/2"
-READABLE_SCHEMAS = ("factory.report/1", REPORT_SCHEMA)
+from core.stats.decide import DecisionData
+
+REPORT_SCHEMA = "factory.report/3"
+READABLE_SCHEMAS = ("factory.report/1", "factory.report/2", REPORT_SCHEMA)
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A stored report in the current vocabulary: the paired test's `folds` (a count, in
+    versions 1 and 2) is `fold_count`; a version 2 report then is a version 3 one. A copy
+    where something changed; the file is untouched."""
+    if raw.get("schema") == "factory.report/2":
+        raw = {**raw, "schema": REPORT_SCHEMA}
+    baselines = raw.get("baselines")
+    if not isinstance(baselines, dict):
+        return raw
+    versus = baselines.get("versus_best")
+    renamed = _versus_best(versus)
+    if renamed is versus:
+        return raw
+    return {**raw, "baselines": {**baselines, "versus_best": renamed}}
+
+
+def _versus_best(versus: Any) -> Any:
+    test = versus.get("test") if isinstance(versus, dict) else None
+    if not isinstance(test, dict) or "folds" not in test:
+        return versus
+    return {**versus, "test": {("fold_count" if k == "folds" else k): v for k, v in test.items()}}
 
 
 def finite(value: Any) -> float | None:
@@ -231,7 +260,7 @@ class Predictions:
             },
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PredictionsData:
         return {
             "fold": list(self.fold),
             "row": list(self.row),
@@ -276,12 +305,12 @@ class Baselines:
                 for name, metrics in (raw.get("aggregate") or {}).items()
             },
             best=raw.get("best"),
-            versus_best=raw.get("versus_best"),
+            versus_best=_versus_best(raw.get("versus_best")),
             skill=finite(raw.get("skill")),
             persistence=raw.get("persistence"),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BaselinesData:
         return {
             "names": list(self.names),
             "aggregate": {
@@ -289,7 +318,7 @@ class Baselines:
                 for n, metrics in self.aggregate.items()
             },
             "best": self.best,
-            "versus_best": self.versus_best,
+            "versus_best": cast("VersusBestData | None", self.versus_best),
             "skill": self.skill,
             "persistence": self.persistence,
         }
@@ -305,6 +334,49 @@ class ComponentRef:
         return {"version": self.version, "hash": self.hash, "origin": self.origin}
 
 
+class PrimaryMetricData(TypedDict):
+    """A run's score on its model's primary metric: the one shape every answer uses
+    (docs/vocabulary.md). Numbers a source does not hold (a card keeps mean and std) are null."""
+
+    name: str
+    """The metric, e.g. `auc`, `mae`."""
+    direction: str
+    """`maximize` or `minimize`."""
+    mean: float | None
+    """Mean over the folds where it is defined."""
+    std: float | None
+    min: float | None
+    max: float | None
+    n: int | None
+    """Folds the numbers stand on."""
+    of: int | None
+    """Folds the run has."""
+
+
+def primary_metric_json(raw: Mapping[str, Any] | None, **known: Any) -> PrimaryMetricData | None:
+    """Any stored form of a run's primary metric (a report's `primary_metric`, an index
+    summary's `primary`, a card entry's `metric`) as `PrimaryMetricData`; `known` fills what
+    the source lacks (`name=`, `direction=`). None when there is nothing to say."""
+    values = {**known, **{k: v for k, v in (raw or {}).items() if v is not None}}
+    if not values.get("name") and values.get("mean") is None:
+        return None
+
+    def count(key: str) -> int | None:
+        value = values.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return {
+        "name": str(values.get("name") or ""),
+        "direction": str(values.get("direction") or "maximize"),
+        "mean": finite(values.get("mean")),
+        "std": finite(values.get("std")),
+        "min": finite(values.get("min")),
+        "max": finite(values.get("max")),
+        "n": count("n"),
+        "of": count("of"),
+    }
+
+
 @dataclass(frozen=True)
 class PrimaryMetric:
     name: str
@@ -317,8 +389,17 @@ class PrimaryMetric:
     n: int
     of: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def to_dict(self) -> PrimaryMetricData:
+        return {
+            "name": self.name,
+            "direction": self.direction,
+            "mean": self.mean,
+            "std": self.std,
+            "min": self.min,
+            "max": self.max,
+            "n": self.n,
+            "of": self.of,
+        }
 
 
 @dataclass(frozen=True)
@@ -478,7 +559,7 @@ class RunReport:
             retrains=[r for r in raw.get("retrains") or [] if isinstance(r, dict)],
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ReportData:
         return {
             "schema": self.schema,
             "run_id": self.run_id,
@@ -516,3 +597,102 @@ class RunReport:
             "leaky": self.leaky.to_dict() if self.leaky else None,
             "retrains": list(self.retrains),
         }
+
+
+class PredictionsData(TypedDict):
+    """Out-of-fold predictions, one value per test row of every fold, column by column."""
+
+    fold: list[int]
+    row: list[int]
+    time: list[str]
+    entity: dict[str, list[str]]
+    y: list[float]
+    prediction: list[float | None]
+    baselines: dict[str, list[float | None]]
+
+
+class VersusBestData(DecisionData):
+    """The run (B) against its best naive baseline (A) on the primary metric."""
+
+    baseline: str
+    """The naive baseline's name (`persistence`, `prior`, `mean`)."""
+
+
+class BaselinesData(TypedDict):
+    names: list[str]
+    aggregate: dict[str, dict[str, dict[str, Any]]]
+    """Baseline -> metric -> `{mean, std, min, max, n, of}` over folds."""
+    best: str | None
+    versus_best: VersusBestData | None
+    skill: float | None
+    persistence: dict[str, Any] | None
+    """What persistence meant here (open: the labels module says)."""
+
+
+class MetricsData(TypedDict):
+    directions: dict[str, str]
+    """Metric -> `maximize` or `minimize`."""
+    aggregate: dict[str, dict[str, Any]]
+    """Metric -> `{mean, std, min, max, n, of}` over folds."""
+
+
+class ReportCore(TypedDict):
+    """A run report without its bulk (curves, predictions, hashed inputs): what `factory
+    show` prints as is. Sections whose keys depend on the components or the machine (hparams,
+    validation, labels, rows, features, timings, latency, cost, reproducibility, artifact)
+    are left open."""
+
+    schema: str
+    run_id: str
+    model: str
+    task: str
+    dataset: str | None
+    snapshot_id: str
+    plan_id: str | None
+    created_at: str | None
+    finished_at: str | None
+    components: dict[str, dict[str, Any]]
+    """Kind -> `{version, hash, origin}`."""
+    hparams: dict[str, Any]
+    seed: int | None
+    validation: dict[str, Any]
+    """The `[validation]` settings of factory.toml, by their names there (`folds` a count)."""
+    labels: dict[str, Any]
+    rows: dict[str, Any]
+    features: dict[str, Any]
+    primary_metric: PrimaryMetricData
+    metrics: MetricsData
+    folds: list[dict[str, Any]]
+    """Per fold: train and test windows, metrics, baselines, early stopping, flags."""
+    baselines: BaselinesData | None
+    feature_importance: list[dict[str, Any]]
+    timings: dict[str, Any]
+    latency: dict[str, Any]
+    cost: dict[str, Any]
+    reproducibility: dict[str, Any]
+    artifact: dict[str, Any]
+    component_changed: list[dict[str, Any]]
+    leaky: dict[str, Any] | None
+    retrains: list[dict[str, Any]]
+
+
+class ReportData(ReportCore):
+    """A run report (`reports/<run_id>.json`, `factory show RUN --full`). Curves and
+    inputs are left open."""
+
+    inputs: dict[str, Any]
+    """What the run id hashes (snapshot, components with their hashes, settings, seed)."""
+    curves: dict[str, Any]
+    """`{metric, folds: [{fold, learn, validation}], final: {learn}}`: loss per iteration."""
+    predictions: PredictionsData | None
+
+
+class BaselineBrief(TypedDict):
+    """A run against its best naive baseline, in three numbers (`runs`, `card`, `status`)."""
+
+    best: str | None
+    """The naive baseline with the best mean primary metric (`persistence`, `prior`, ...)."""
+    skill: float | None
+    """Skill score on the primary metric against it (1 - run/baseline for a loss)."""
+    verdict: str | None
+    """The run (B) against it (A): better, worse or inconclusive."""

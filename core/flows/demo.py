@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from core.foundation.config import CONFIG_NAME
 from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.suggest import Next, factory, low
 from core.foundation.workspace import Workspace
 
 DEFAULT_DIR = "factory-demo"
@@ -47,6 +48,20 @@ class DemoStep:
     """The run against its best naive baseline: `{best, skill, verdict}`."""
 
 
+class DemoData(TypedDict):
+    """`factory demo DIR`: the workspace it built and what each step found."""
+
+    workspace: str
+    snapshot_id: str
+    runs: list[DemoStep]
+    """Each planned run, in the order trained."""
+    comparisons: list[dict[str, Any]]
+    effects: dict[str, list[dict[str, Any]]]
+    """Model -> one-factor effects (`factory effects`)."""
+    adr: str
+    seconds: float
+
+
 @dataclass(frozen=True)
 class DemoResult:
     workspace: str
@@ -56,9 +71,10 @@ class DemoResult:
     effects: dict[str, list[dict[str, Any]]]
     adr: str
     seconds: float
-    next: list[str] = field(default_factory=list)
+    next: list[Next] = field(default_factory=list)
+    """What to look at in the demo workspace (the envelope's `next`, not part of `data`)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DemoData:
         from core.foundation.plain import to_plain
 
         return {
@@ -200,7 +216,7 @@ def run_demo(
             RunReport.from_dict(load_report(ws, base.run_id) or {}),
             RunReport.from_dict(load_report(ws, lagged.run_id) or {}),
         )
-        decision = comparison.decision or {}
+        decision: dict[str, Any] = dict(comparison.decision or {})
         comparisons.append(
             {
                 "model": model,
@@ -234,17 +250,28 @@ def run_demo(
         (s for s in steps if s.model == "rain" and s.mean is not None),
         key=lambda s: s.mean or 0.0,
     )
+    here = ("--workspace", str(target))
     next_commands = [
-        f"cd {target}",
-        "factory status",
-        "factory runs rain",
-        f"factory compare {steps[0].run_id} {steps[1].run_id}",
-        "factory effects rain",
-        "factory why features/weather_v2",
-        f"factory curves {rain_best.run_id}",
-        "factory card rain",
-        "factory adr list",
-        "factory",
+        Next(
+            factory(*here, "status"),
+            "the demo workspace: models, best runs, tiers and what to do there next",
+        ),
+        Next(
+            # The baseline first: `compare A B` says how B (weather_v2) does against A.
+            factory(*here, "compare", steps[0].run_id, steps[1].run_id),
+            "rain on weather_v2 against weather_v1: the paired test the demo ran",
+        ),
+        Next(factory(*here, "effects", "rain"), "which of the demo's changes moved rain's AUC"),
+        low(
+            factory(*here, "why", "features/weather_v2"),
+            "every run with weather_v2, against its baseline, and the ADR about it",
+        ),
+        low(
+            factory(*here, "curves", rain_best.run_id, "--summary"),
+            f"how rain's best run {rain_best.run_id} trained, fold by fold",
+        ),
+        low(factory(*here, "card", "rain"), "rain's card: plans, findings, runs"),
+        low(factory(*here, "adr", "list"), "the ADR the demo wrote"),
     ]
     return DemoResult(
         workspace=str(target),

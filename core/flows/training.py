@@ -60,6 +60,9 @@ def train_run(
         ws, inputs, plan_id=plan_id, force=force, allow_leaky=allow_leaky, progress=progress,
         thread_count=thread_count, record=remember,
     )  # fmt: skip
+    from core.lens.compaction.compact import compact_after_training
+
+    compact_after_training(ws)  # cheap unless many runs wait (adrs/0028)
     return replace(result, expectation=_expectation(ws, model, result.run_id))
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from core.foundation.faults import crash_point
+
 
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
@@ -71,6 +73,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        crash_point("atomic.before_rename", str(target))
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException as exc:
@@ -87,6 +90,21 @@ def atomic_path(target: Path) -> Iterator[Path]:
             # temporary name: the user knows the target, and the temporary file is gone.
             exc.filename = str(target)
         raise
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files killed writers left in `folder` (`.NAME.HEX.tmp`).
+
+    Call it only while holding the lock every writer of that folder takes (ADRs: the ADR
+    lock), so no temporary file found is still being written."""
+    removed = []
+    if folder.is_dir():
+        for path in folder.glob(".*.tmp"):
+            if len(path.name.split(".")) >= 4 and path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+    return removed
 
 
 def write_bytes(target: Path, data: bytes) -> None:

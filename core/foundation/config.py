@@ -112,6 +112,42 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """`[feedback]`: how outcomes join to logged predictions and when live loss degrades."""
+
+    lookback_days: int = 90
+    """`feedback join` joins predictions whose time lies at most this many days before the
+    newest time of the snapshot it reads; older ones stay unjoined."""
+    alpha: float = 0.05
+    """Error rate of `check degrading`, valid however often it is checked."""
+    min_labelled: int = 30
+    """Labelled predictions of a run before `check degrading` or `live` gives a verdict."""
+    degrading_min_effect: float = 0.0
+    """Live mean loss must exceed the backtest's by more than this (the loss's units)."""
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    command: str | None = None
+    """Shell code run in the workspace when `check degrading` finds degradation (a failure
+    only warns); the alert arrives as JSON on stdin."""
+    timeout_s: float = 1800.0
+    """Seconds the retrain command may run before it is stopped (and warned about)."""
+
+
+@dataclass(frozen=True)
+class SunsetConfig:
+    """`[sunset]`: when a run becomes a sunset candidate."""
+
+    below_worst_fold_days: int = 14
+    """Live metric worse than the worst walk-forward fold over at least this many days."""
+    idle_days: int = 30
+    """No logged prediction for this many days."""
+    min_labelled: int = 30
+    """Labelled predictions before a live-metric or champion comparison counts."""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
@@ -123,6 +159,9 @@ class Config:
     drift: DriftConfig
     alerts: AlertsConfig
     components_dir: str = "components"
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    sunset: SunsetConfig = field(default_factory=SunsetConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     warnings: tuple[str, ...] = ()
     """What was accepted but looks wrong (an unknown top-level table), file and line first."""
@@ -145,11 +184,15 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "drift": _keys(DriftConfig),
     "alerts": _keys(AlertsConfig),
     "remote": ("url",),
+    "feedback": _keys(FeedbackConfig),
+    "retrain": _keys(RetrainConfig),
+    "sunset": _keys(SunsetConfig),
 }
 """The keys of every table factory reads (`*` stands for a dataset, model or tier name)."""
 
 TOP_LEVEL = (
     "workspace", "datasets", "models", "validation", "cost", "gates", "drift", "alerts", "remote",
+    "feedback", "retrain", "sunset",
 )  # fmt: skip
 
 
@@ -502,6 +545,63 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         drift=drift,
         alerts=alerts,
         components_dir=components_dir,
+        feedback=_feedback(r, data),
+        retrain=_retrain(r, data),
+        sunset=_sunset(r, data),
         raw=data,
         warnings=warnings,
     )
+
+
+def _feedback(r: _Reader, data: dict[str, Any]) -> FeedbackConfig:
+    t = r.table(data, "feedback", "feedback")
+    r.known(t, "feedback", "feedback")
+    d = FeedbackConfig()
+    feedback = FeedbackConfig(
+        lookback_days=r.get(t, "feedback", "lookback_days", int, default=d.lookback_days),
+        alpha=float(r.get(t, "feedback", "alpha", (int, float), default=d.alpha)),
+        min_labelled=r.get(t, "feedback", "min_labelled", int, default=d.min_labelled),
+        degrading_min_effect=float(
+            r.get(t, "feedback", "degrading_min_effect", (int, float), default=0.0)
+        ),
+    )
+    if feedback.lookback_days < 1:
+        r.fail("feedback", "lookback_days", "must be at least 1 day")
+    if not 0.0 < feedback.alpha < 0.5:
+        r.fail("feedback", "alpha", "must lie between 0 and 0.5, e.g. 0.05")
+    if feedback.min_labelled < 2:
+        r.fail("feedback", "min_labelled", "must be at least 2 (a variance needs two values)")
+    if not feedback.degrading_min_effect >= 0.0:
+        r.fail("feedback", "degrading_min_effect", "must be 0 or more")
+    return feedback
+
+
+def _retrain(r: _Reader, data: dict[str, Any]) -> RetrainConfig:
+    t = r.table(data, "retrain", "retrain")
+    r.known(t, "retrain", "retrain")
+    retrain = RetrainConfig(
+        command=r.get(t, "retrain", "command", str, default=None) or None,
+        timeout_s=float(r.get(t, "retrain", "timeout_s", (int, float), default=1800.0)),
+    )
+    if not retrain.timeout_s > 0:
+        r.fail("retrain", "timeout_s", "must be more than 0 seconds")
+    return retrain
+
+
+def _sunset(r: _Reader, data: dict[str, Any]) -> SunsetConfig:
+    t = r.table(data, "sunset", "sunset")
+    r.known(t, "sunset", "sunset")
+    d = SunsetConfig()
+    sunset = SunsetConfig(
+        below_worst_fold_days=r.get(
+            t, "sunset", "below_worst_fold_days", int, default=d.below_worst_fold_days
+        ),
+        idle_days=r.get(t, "sunset", "idle_days", int, default=d.idle_days),
+        min_labelled=r.get(t, "sunset", "min_labelled", int, default=d.min_labelled),
+    )
+    for key in ("below_worst_fold_days", "idle_days"):
+        if getattr(sunset, key) < 1:
+            r.fail("sunset", key, "must be at least 1 day")
+    if sunset.min_labelled < 2:
+        r.fail("sunset", "min_labelled", "must be at least 2")
+    return sunset

@@ -49,6 +49,8 @@ class Renamed:
 _ROWS: tuple[tuple[str, ExitCode, str], ...] = (
     # The command line and the process.
     ("usage", _USAGE, "The command line is wrong: unknown command, missing or malformed argument."),
+    ("outside_workspace", _USAGE, "A tool call over MCP named a path outside its workspace, a "
+     "URL that is not loopback, or a remote other than the configured one."),
     ("internal", _BUG, "A bug in factory; re-run with FACTORY_DEBUG=1 for the traceback."),
     ("not_writable", _INPUT, "The system refused to write (or read) a path: read-only folder or "
      "file system, or no permission; the message names the path."),
@@ -79,6 +81,12 @@ _ROWS: tuple[tuple[str, ExitCode, str], ...] = (
     ("source_encoding", _INPUT, "The source is not UTF-8 text; the message names line and column."),
     ("source_empty", _INPUT, "The source has no header or no data rows."),
     ("source_ragged", _INPUT, "A CSV line has more or fewer fields than the header."),
+    ("source_too_large", _INPUT, "One CSV line or Parquet row group is larger than factory holds "
+     "in memory at once; the message names it and how to split it."),
+    ("schema_not_streamable", _INPUT, "A source read in chunks has a schema with checks that need "
+     "every row at once (unique, DataFrame-level or custom checks)."),
+    ("data_out_of_memory", _INPUT, "Reading in chunks needs more memory than the process may "
+     "use (refused before reading), or the sort across chunks ran out of memory and disk."),
     ("data_invalid", _CHECK, "Data broke its schema; the details name the rows and columns."),
     ("data_too_short", _INPUT, "Too little history for the walk-forward folds asked for."),
     ("gap_too_short", _INPUT, "The validation gap is shorter than the labels' horizon (a leak)."),
@@ -134,8 +142,26 @@ _ROWS: tuple[tuple[str, ExitCode, str], ...] = (
     ("nothing_to_score", _INPUT, "The input has no row to score in the window asked for."),
     ("invalid_request_id", _USAGE, "Not a request id (rq- and 16 hex digits)."),
     ("unknown_request", _INPUT, "No logged prediction with that request id."),
+    # `factory serve` (HTTP status in core/serve/engine.py).
+    ("request_invalid", _USAGE, "An HTTP request body is not {\"rows\": [{column: value}, ...]} as JSON."),
+    ("request_too_large", _USAGE, "An HTTP request has more rows or bytes than one request may carry."),
+    ("unknown_route", _USAGE, "No such HTTP route: POST /v1/MODEL[/TIER]/predict, GET /v1/MODEL/tiers, GET /v1/health."),
+    ("port_unavailable", _INPUT, "`factory serve` cannot listen on the address and port given."),
+    ("server_unreachable", _INPUT, "No `factory serve` answers at the URL given (`serve check --url`)."),
     ("invalid_alert_id", _USAGE, "Not an alert id (al- and 12 hex digits)."),
     ("unknown_alert", _INPUT, "No alert with that id."),
+    ("unknown_job", _INPUT, "No background job with that id in .factory/jobs (`factory jobs`)."),
+    ("rollout_none", _INPUT, "The model has no rollout (in progress or finished) to show or change."),
+    ("rollout_active", _INPUT, "Another rollout of the model is in progress: abort it or let it finish."),
+    ("rollout_finished", _INPUT, "The rollout has ended (promoted, aborted or passed): it cannot change."),
+    ("rollout_superseded", _CHECK, "Prod changed by another action during the rollout."),
+    ("rollout_state_invalid", _INPUT, "A rollout's spec or state file is not what factory writes."),
+    ("run_retired", _INPUT, "The run was retired (`sunset retire`); the message says when and what replaced it."),
+    ("run_in_use", _CHECK, "The run still serves (a tier of its own model, or a running rollout): it cannot retire."),
+    ("successor_invalid", _USAGE, "The successor named cannot replace the run (the run itself, or retired)."),
+    ("successor_not_rolled_out", _CHECK, "The successor has not passed a rollout (retire needs one, or --override REASON)."),
+    ("outcomes_invalid", _INPUT, "An outcomes file lacks its key or label column, or holds a label that is not valid; the message names file and line."),
+    ("archive_conflict", _INPUT, "archive/ already holds other content where a file goes, or a file vanished mid-move."),
     # Remotes.
     ("remote_missing", _INPUT, "No remote is configured ([remote] url, FACTORY_REMOTE or --remote)."),
     ("remote_unreachable", _INPUT, "The remote URL cannot be opened (unknown protocol or missing "
@@ -149,6 +175,9 @@ _ROWS: tuple[tuple[str, ExitCode, str], ...] = (
     # Queries.
     ("sql_error", _USAGE, "The SQL does not parse or fails."),
     ("read_only", _USAGE, "`factory query` refused a statement that would write or reach out."),
+    ("export_target_in_use", _INPUT, "`factory export tables` was given a folder that holds "
+     "something other than an earlier export."),
+    ("files_changed", _INPUT, "Files under the SQL views kept changing while a query read them."),
 )  # fmt: skip
 
 ERROR_CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(

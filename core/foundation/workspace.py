@@ -85,7 +85,7 @@ min_effect_size = 0.1
 command = ""
 """
 
-GITIGNORE_LINES = ("logs/", "data/snapshots/", "artifacts/", ".factory/")
+GITIGNORE_LINES = ("logs/", "data/snapshots/", "artifacts/", ".factory/", ".*.tmp")
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def _baseline(
 
 def brief(comparison: RunComparison) -> dict[str, Any]:
     """A comparison in the few fields `why` answers with (`factory compare A B` has it all)."""
-    decision = comparison.decision or {}
+    decision: dict[str, Any] = dict(comparison.decision or {})
     return {
         "comparable": comparison.comparable,
         "why_not": comparison.why_not,

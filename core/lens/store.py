@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.workspace import Workspace
@@ -19,6 +19,8 @@ from core.lens.views.sql import ViewSpec
 
 if TYPE_CHECKING:
     import duckdb
+
+    from core.lens.compaction.door import Attachment
 
 
 def _load_views() -> dict[str, ViewSpec]:
@@ -36,14 +38,33 @@ def _base_connection() -> duckdb.DuckDBPyConnection:
     )
 
 
+def _define(
+    con: duckdb.DuckDBPyConnection,
+    attachment: Attachment,
+    workspace: Workspace,
+    spec: ViewSpec,
+    kind: str,
+) -> None:
+    """Define one view: a lazy one over compacted Parquet (through the attachment's door)
+    and its memory tables; any other loaded whole into a memory table (`kind` TABLE) or
+    defined as a view over the files (`kind` VIEW, external access still on)."""
+    if spec.lazy is not None:
+        con.execute(f'CREATE OR REPLACE VIEW "{spec.name}" AS {spec.lazy(workspace, attachment)}')
+    elif spec.sql is not None:
+        con.execute(f'CREATE OR REPLACE {kind} "{spec.name}" AS {spec.sql(workspace)}')
+
+
 def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with every view defined, external access still on.
 
     For factory's own fixed SQL only (describing the views); a statement someone else wrote
     goes through `locked_connection`."""
+    from core.lens.compaction.door import Attachment
+
     con = _base_connection()
+    attachment = Attachment(con, workspace.root)
     for spec in _load_views().values():
-        con.execute(f'CREATE OR REPLACE VIEW "{spec.name}" AS {spec.sql(workspace)}')
+        _define(con, attachment, workspace, spec, "VIEW")
     return con
 
 
@@ -84,18 +105,27 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 def locked_connection(workspace: Workspace, sql: str) -> duckdb.DuckDBPyConnection:
     """A connection for a statement someone else wrote: the views it names are loaded into
-    memory tables by factory's own SQL over the workspace's files, then the connection is
-    locked down (`lock_down`) before the statement is seen by the database."""
+    memory tables by factory's own SQL over the workspace's files (compacted Parquet stays
+    lazy, served read-only by the door of `core.lens.compaction.door`), then the connection
+    is locked down (`lock_down`) before the statement is seen by the database."""
+    return _locked(workspace, sql)[0]
+
+
+def _locked(workspace: Workspace, sql: str) -> tuple[duckdb.DuckDBPyConnection, Attachment]:
+    from core.lens.compaction.door import Attachment
+
     views = _load_views()
     con = _base_connection()
+    attachment = Attachment(con, workspace.root)
     try:
         for name in views_named(sql):
-            con.execute(f'CREATE TABLE "{name}" AS {views[name].sql(workspace)}')
+            _define(con, attachment, workspace, views[name], "TABLE")
+        attachment.seal()
         lock_down(con)
     except BaseException:
         con.close()
         raise
-    return con
+    return con, attachment
 
 
 ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
@@ -135,6 +165,21 @@ def _refused(kind: str, sql: str) -> FactoryError:
     )
 
 
+class QueryData(TypedDict):
+    """`factory query SQL`: the rows, each an object by column name."""
+
+    sql: str
+    columns: list[str]
+    types: list[str]
+    """DuckDB's type of each column, in `columns` order."""
+    rows: list[dict[str, Any]]
+    """Column -> value."""
+    row_count: int
+    truncated: bool
+    """More rows matched than `--limit`."""
+    elapsed_ms: float
+
+
 @dataclass(frozen=True)
 class QueryResult:
     sql: str
@@ -146,7 +191,7 @@ class QueryResult:
     """More rows matched than `limit`."""
     elapsed_ms: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> QueryData:
         return {
             "sql": self.sql,
             "columns": self.columns,
@@ -170,17 +215,26 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> QueryResult:
-    """Run read-only SQL against the workspace views (see `locked_connection`)."""
+RETRIES = 2
+
+
+class _Retired(Exception):
+    """A file named by the manifest this query read is gone (see `run_query`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _execute(
+    workspace: Workspace, sql: str, limit: int | None
+) -> tuple[list[str], list[str], list[Any]]:
     import duckdb
 
-    started = time.perf_counter()
-    checker = _base_connection()
     try:
-        check_read_only(checker, sql)
-    finally:
-        checker.close()
-    con = locked_connection(workspace, sql)
+        con, attachment = _locked(workspace, sql)
+    except duckdb.IOException as exc:
+        raise _Retired(str(exc)) from None  # a file listed a moment ago was gone when read
     try:
         try:
             statements = con.extract_statements(sql)
@@ -193,6 +247,8 @@ def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> Query
         except duckdb.PermissionException:
             raise _refused("file access", sql) from None
         except duckdb.Error as exc:
+            if attachment.missing:
+                raise _Retired(str(exc)) from None
             raise FactoryError(
                 "sql_error",
                 f"{type(exc).__name__}: {exc}",
@@ -202,6 +258,33 @@ def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> Query
             ) from None
     finally:
         con.close()
+    return columns, types, fetched
+
+
+def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> QueryResult:
+    """Run read-only SQL against the workspace views (see `locked_connection`)."""
+
+    started = time.perf_counter()
+    checker = _base_connection()
+    try:
+        check_read_only(checker, sql)
+    finally:
+        checker.close()
+    for attempt in range(RETRIES + 1):
+        try:
+            columns, types, fetched = _execute(workspace, sql, limit)
+            break
+        except _Retired as retired:
+            # A file was gone when read: a compaction retired it after we read its
+            # manifest, or a run was deleted after the listing. Read everything again.
+            if attempt == RETRIES:
+                raise FactoryError(
+                    "files_changed",
+                    f"Files under the views changed while the query read them: {retired.message}",
+                    hint="Run the query again; if it keeps failing, run `factory compact`.",
+                    details={"sql": sql},
+                    exit_code=ExitCode.INPUT,
+                ) from None
     truncated = bool(limit) and len(fetched) > (limit or 0)
     rows = [[_plain(v) for v in row] for row in fetched[: limit or None]]
     return QueryResult(

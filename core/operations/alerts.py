@@ -1,5 +1,5 @@
 """Alerts: drift found, a failed gate on a promotion attempt, a rollback, new data that
-does not help.
+does not help, a rollout that paused or whose shadow failed.
 
 Each alert is one small JSON file `logs/alerts/<alert_id>.json` (its state: open or acked)
 plus `alert.raised` / `alert.acked` events. The id derives from the kind and the verdict that
@@ -25,7 +25,7 @@ from core.foundation.events import emit
 from core.foundation.ids import hash_inputs
 from core.foundation.workspace import Workspace
 
-ALERT_KINDS = ("drift", "gate_failed", "rollback", "new_data_no_help")
+ALERT_KINDS = ("drift", "gate_failed", "rollback", "new_data_no_help", "rollout", "degrading")
 ALERT_ID = re.compile(r"^al-[0-9a-f]{12}$")
 COMMAND_TIMEOUT_S = 10.0
 
@@ -34,7 +34,8 @@ COMMAND_TIMEOUT_S = 10.0
 class Alert:
     alert_id: str
     kind: str
-    """One of drift, gate_failed, rollback, new_data_no_help."""
+    """One of drift, gate_failed, rollback, new_data_no_help, rollout (a rollout paused, or
+    a shadow that failed), degrading (live loss worse than the backtest's)."""
     model: str | None
     message: str
     source: str
@@ -54,11 +55,23 @@ class AlertList:
     alerts: list[Alert]
     include_acked: bool
 
+    JSON_PROPERTIES = ("count", "open")
+
+    @property
+    def count(self) -> int:
+        """Alerts listed."""
+        return len(self.alerts)
+
+    @property
+    def open(self) -> int:
+        """Of those, the ones still open."""
+        return sum(1 for a in self.alerts if a.state == "open")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "alerts": [a.to_dict() for a in self.alerts],
-            "count": len(self.alerts),
-            "open": sum(1 for a in self.alerts if a.state == "open"),
+            "count": self.count,
+            "open": self.open,
             "include_acked": self.include_acked,
         }
 
@@ -123,6 +136,33 @@ def _forward(ws: Workspace, alert: Alert) -> None:
     if not command:
         return
     payload = json.dumps({"schema": "factory.alert/1", **alert.to_dict()}, default=str)
+    run_command(
+        ws,
+        command,
+        payload,
+        what="alert command",
+        after=f"the alert {alert.alert_id} is still recorded",
+        event="alert.command_failed",
+        model=alert.model,
+        alert_id=alert.alert_id,
+    )
+
+
+def run_command(
+    ws: Workspace,
+    command: str,
+    payload: str,
+    *,
+    what: str,
+    after: str,
+    event: str,
+    timeout_s: float = COMMAND_TIMEOUT_S,
+    **fields: Any,
+) -> str | None:
+    """Run a shell command of the workspace's configuration (`[alerts] command`, `[retrain]
+    command`) in the workspace with `payload` on stdin. A failure (exit code, timeout, a
+    missing program) warns on stderr and emits `event`, never raises: the step that runs the
+    hook has done its work. Returns the problem, or None when it ran fine."""
     problem: str | None = None
     try:
         done = subprocess.run(
@@ -131,29 +171,22 @@ def _forward(ws: Workspace, alert: Alert) -> None:
             input=payload,
             text=True,
             capture_output=True,
-            timeout=COMMAND_TIMEOUT_S,
+            timeout=timeout_s,
             cwd=ws.root,
         )
         if done.returncode != 0:
             problem = f"exit code {done.returncode}: {done.stderr.strip()[:300]}"
     except subprocess.TimeoutExpired:
-        problem = f"timed out after {COMMAND_TIMEOUT_S:.0f}s"
+        problem = f"timed out after {timeout_s:.0f}s"
     except OSError as exc:
         problem = str(exc)
     if problem is not None:
         print(
-            f"factory: warning: alert command {command!r} failed ({problem}); "
-            f"the alert {alert.alert_id} is still recorded",
+            f"factory: warning: {what} {command!r} failed ({problem}); {after}",
             file=sys.stderr,
         )
-        emit(
-            ws.events_dir,
-            "alert.command_failed",
-            model=alert.model,
-            alert_id=alert.alert_id,
-            command=command,
-            problem=problem,
-        )
+        emit(ws.events_dir, event, command=command, problem=problem, **fields)
+    return problem
 
 
 def list_alerts(

@@ -20,9 +20,11 @@ def load_model(ws: Workspace, report: dict[str, Any]) -> tuple[Any, dict[str, An
     if not isinstance(meta, dict) or not path.is_file():
         raise FactoryError(
             "artifact_missing",
-            f"{folder}: the model file or meta.json of {run_id} is missing (artifacts are not committed)",
-            hint=f"Retrain it: `factory train {report.get('model')} --snapshot {report.get('snapshot_id')}` "
-            "with the same components rebuilds the same run.",
+            f"{folder}: the model file or meta.json of {run_id} is missing (artifacts are not "
+            "committed to git)",
+            hint=f"Bring it from the remote with `factory pull {run_id}`, or retrain it from its "
+            f"pinned snapshot with `factory rebuild {run_id}` (installed only when it reproduces "
+            "the report).",
             details={"run_id": run_id, "dir": str(folder)},
         )
     version = str(

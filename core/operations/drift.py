@@ -391,7 +391,9 @@ def _reference(
             raise FactoryError(
                 "model_mismatch",
                 f"Run {report['run_id']} is of model {report.get('model')!r}, not {model!r}",
-                hint=f"Run `factory drift {report.get('model')} --reference {report['run_id']} ...`.",
+                hint=f"Check {report.get('model')}'s own drift instead (for example "
+                f"`factory drift {report.get('model')} --reference {report['run_id']} --last 90d`), "
+                f"or give a run of {model}.",
             )
         snapshot_id = str(report["snapshot_id"])
         manifest = get_manifest(ws, snapshot_id)
@@ -442,7 +444,8 @@ def _current(
     if current is None and days is None and newer_than is None:
         raise UsageError(
             "Say what to compare with the reference: --current SNAPSHOT|FILE or --last 90d",
-            hint=f"For example `factory drift {model} --reference ds-... --last 90d`.",
+            hint=f"For example `factory drift {model} --last 90d`: the newest 90 days against "
+            "the serving run's training data.",
         )
     source_key: str
     if current is None or current.startswith("ds-"):

@@ -78,10 +78,17 @@ class GateResult:
     newest_snapshot: str | None
     reused: bool = False
 
+    JSON_PROPERTIES = ("failed",)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the criteria that failed."""
+        return [c.name for c in self.criteria if not c.passed]
+
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         out["criteria"] = [c.to_dict() for c in self.criteria]
-        out["failed"] = [c.name for c in self.criteria if not c.passed]
+        out["failed"] = self.failed
         return out
 
     @classmethod
@@ -238,7 +245,7 @@ def comparison_criteria(
             Criterion("better_than_incumbent", None, settings.min_delta, False, note),
             Criterion("fold_wins", None, settings.min_fold_wins, False, note),
         ]
-    decision = result.decision or {}
+    decision: dict[str, Any] = dict(result.decision or {})
     improvement = _num(decision.get("improvement"))
     low, high = decision.get("improvement_interval") or [None, None]
     passed, needed = enough_wins(result.wins_b, len(result.folds), settings.min_fold_wins)
@@ -457,7 +464,7 @@ def _reproducible(ws: Workspace, report: dict[str, Any], retrain: bool) -> Crite
             "not checked (--no-retrain): a retrain with the same seed decides it",
         )
     from core.experiments.report import RunReport
-    from core.experiments.training.run import retrain_in_scratch
+    from core.experiments.training.retrain import retrain_in_scratch
 
     again = retrain_in_scratch(ws, RunReport.from_dict(report))
     if not again.same_run_id:
@@ -487,25 +494,47 @@ def _latency(
     tier: str,
     code_ok: bool,
 ) -> Criterion:
+    """Live p95s from the inference log when both runs have `perf.MIN_LIVE` logged online
+    predictions; else both measured now side by side; else as recorded at training."""
+    from core.operations.perf import MIN_LIVE, live_figures
+
     ratio_max = ws.config.gates[tier].latency_ratio_max
     p95 = _num((report.get("latency") or {}).get("p95_ms"))
+    runs = [str(report["run_id"])]
+    if incumbent_report is not None:
+        runs.append(str(incumbent_report["run_id"]))
+    live = live_figures(ws, runs)
+    own = live.get(runs[0])
+    own_live = own is not None and own.enough and own.p95_ms is not None
     if incumbent_report is None:
-        return Criterion(
-            "latency_p95",
-            None,
-            ratio_max,
-            True,
-            "no incumbent: nothing to compare with"
-            + (f" (p95 {p95:.3f} ms)" if p95 is not None else ""),
+        shown = (
+            f" (live p95 {own.p95_ms:.3f} ms over {own.n} logged online predictions)"
+            if own is not None and own_live and own.p95_ms is not None
+            else (f" (p95 {p95:.3f} ms)" if p95 is not None else "")
         )
-    measured = _measure_side_by_side(ws, report, incumbent_report) if code_ok else None
+        return Criterion(
+            "latency_p95", None, ratio_max, True, "no incumbent: nothing to compare with" + shown
+        )
+    theirs = live.get(runs[1])
     base: float | None
-    if measured is not None:
-        p95, base = measured
-        how = "measured now, interleaved, one row per call"
+    if (
+        own is not None
+        and own_live
+        and theirs is not None
+        and theirs.enough
+        and theirs.p95_ms is not None
+    ):
+        p95, base = own.p95_ms, theirs.p95_ms
+        how = f"{LIVE_LATENCY} {own.n} and {theirs.n} logged online predictions"
     else:
-        base = _num((incumbent_report.get("latency") or {}).get("p95_ms"))
-        how = "as recorded at training time (an artifact is missing or the code changed)"
+        measured = _measure_side_by_side(ws, report, incumbent_report) if code_ok else None
+        if measured is not None:
+            p95, base = measured
+            how = "measured now, interleaved, one row per call"
+        else:
+            base = _num((incumbent_report.get("latency") or {}).get("p95_ms"))
+            how = "as recorded at training time (an artifact is missing or the code changed)"
+        how += f"; live figures need {MIN_LIVE} logged online predictions of each run"
     if p95 is None or base is None or base <= 0:
         return Criterion("latency_p95", None, ratio_max, False, "a report lacks latency.p95_ms")
     ratio = p95 / base
@@ -565,9 +594,55 @@ def _measure_side_by_side(
     return float(np.percentile(sides[0][4], 95)), float(np.percentile(sides[1][4], 95))
 
 
+LIVE_LATENCY = "live, from"
+"""In `latency_p95`'s note when it judged on live p95s."""
+LIVE_COST = "live:"
+"""In `cost_per_1000`'s note when it judged on live CPU."""
+
+
+def _live_since(ws: Workspace, verdict: GateResult) -> bool:
+    """Whether live figures are enough now for a criterion that judged on others (the gate
+    id does not hash the inference log, so `status` and `promote` stay cheap: `factory gate`
+    asks this instead, and a log with too few predictions never changes a verdict)."""
+    from core.operations.perf import live_figures
+
+    notes = {c.name: c.note or "" for c in verdict.criteria}
+    runs = [verdict.run_id, *([verdict.incumbent] if verdict.incumbent else [])]
+    live = live_figures(ws, runs)
+
+    def enough(run_id: str | None) -> bool:
+        found = live.get(str(run_id)) if run_id else None
+        return found is not None and found.enough
+
+    cost = LIVE_COST not in notes.get("cost_per_1000", LIVE_COST) and enough(verdict.run_id)
+    latency = (
+        verdict.incumbent is not None
+        and verdict.incumbent != verdict.run_id
+        and LIVE_LATENCY not in notes.get("latency_p95", LIVE_LATENCY)
+        and enough(verdict.run_id)
+        and enough(verdict.incumbent)
+    )
+    return cost or latency
+
+
 def _cost(ws: Workspace, report: dict[str, Any], tier: str) -> Criterion:
+    """Live cost per 1,000 predictions (logged CPU at `[cost]`'s price) when the run has
+    `perf.MIN_LIVE` logged online predictions; else the report's, from training."""
+    from core.operations.perf import MIN_LIVE, live_figures
+
     budget = ws.config.gates[tier].cost_per_1000_max
     cost = report.get("cost") or {}
+    currency = ws.config.cost.currency
+    live = live_figures(ws, [str(report["run_id"])]).get(str(report["run_id"]))
+    if live is not None and live.enough and live.cost_per_1000 is not None:
+        return Criterion(
+            "cost_per_1000",
+            live.cost_per_1000,
+            budget,
+            within_budget(live.cost_per_1000, budget),
+            f"{currency} per 1,000 predictions, {LIVE_COST} {live.cpu_ms or 0:.3f} CPU ms per "
+            f"prediction over {live.n} logged online predictions",
+        )
     value = _num(cost.get("per_1000_predictions"))
     if value is None:
         return Criterion(
@@ -578,7 +653,8 @@ def _cost(ws: Workspace, report: dict[str, Any], tier: str) -> Criterion:
         value,
         budget,
         within_budget(value, budget),
-        f"{cost.get('currency', '')} per 1,000 predictions",
+        f"{cost.get('currency', '')} per 1,000 predictions (at training time; live figures "
+        f"need {MIN_LIVE} logged online predictions)",
     )
 
 
@@ -612,7 +688,10 @@ def evaluate_gate(ws: Workspace, run_ref: str, tier: str, *, retrain: bool = Tru
     gate_id = "gate-" + hash_inputs(inputs)
     existing = read_json(gate_path(ws, gate_id))
     if isinstance(existing, dict) and existing.get("gate_id") == gate_id:
-        return GateResult.from_dict(existing, reused=True)
+        reused = GateResult.from_dict(existing, reused=True)
+        if not _live_since(ws, reused):
+            return reused
+        # Live figures arrived since this verdict judged on others: judge again, same id.
     incumbent = inputs["incumbent"]
     if (
         tier == "prod"

@@ -27,8 +27,9 @@ from core.foundation.errors import FactoryError
 from core.foundation.ids import hash_inputs
 from core.foundation.workspace import Workspace
 from core.operations.common import load_run, model_config, read_json
+from core.stats.decide import DecisionData
 
-NEWDATA_SCHEMA = "factory.check.new_data/1"
+NEWDATA_SCHEMA = "factory.check.new_data/2"
 MIN_WINDOW_DAYS = 7
 MIN_WINDOW_ROWS = 30
 """Fewer scored rows than this is never a verdict."""
@@ -66,7 +67,7 @@ class NewDataResult:
     next: list[str] = field(default_factory=list)
     report_path: str = ""
     reused: bool = False
-    decision: dict[str, Any] | None = None
+    decision: DecisionData | None = None
     """The paired decision on the window's rows (`core.stats.decide`)."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +172,8 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
             ws,
             "new_data_no_help",
             check_id,
-            f"{model}: new data ({new_snapshot}) does not help {champion_id}: {result.reason}",
+            f"{model}: new data alone doesn't help: the features or architecture need work "
+            f"(retraining {champion_id}'s recipe on {new_snapshot}: {result.reason})",
             model=model,
             details={"check_id": check_id, "improvement": result.improvement},
         )
@@ -350,10 +352,7 @@ def _evaluate(
     next_commands = (
         [f"factory train {model} --snapshot {new_snapshot}"]
         if verdict == "helps"
-        else [
-            f"factory plan {model} --intent 'new features or architecture'",
-            f"factory runs {model}",
-        ]
+        else [f"factory effects {model}", "factory components --kind features"]
     )
     return NewDataResult(
         **base,

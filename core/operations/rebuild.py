@@ -48,7 +48,7 @@ def artifact_complete(ws: Workspace, run_id: str) -> bool:
 
 def rebuild(ws: Workspace, run_id: str, *, remote: str | None = None) -> RebuildResult:
     from core.experiments.report import RunReport
-    from core.experiments.training.run import retrain_in_scratch
+    from core.experiments.training.retrain import retrain_in_scratch
     from core.foundation.events import emit
 
     started = time.monotonic()

@@ -76,8 +76,11 @@ class RemoteResult:
     remote: str
     items: list[RemoteItem]
 
+    JSON_PROPERTIES = ("counts", "bytes_moved")
+
     @property
     def counts(self) -> dict[str, int]:
+        """Status (`sent`, `present`, ...) -> how many items."""
         found: dict[str, int] = {}
         for item in self.items:
             found[item.status] = found.get(item.status, 0) + 1
@@ -85,6 +88,7 @@ class RemoteResult:
 
     @property
     def bytes_moved(self) -> int:
+        """Bytes copied by this call."""
         return sum(item.bytes_moved for item in self.items)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,7 +191,7 @@ class Remote:
             raise FactoryError(
                 "remote_corrupt",
                 f"{self.url}: the manifest {path} is unreadable ({exc})",
-                hint="Push the item again from a workspace that has it (`factory push ID`).",
+                hint=f"Push it again from a workspace that has it (`factory push {item_id}`).",
                 details={"path": path},
             ) from exc
 

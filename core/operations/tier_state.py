@@ -85,9 +85,11 @@ def tiers_at(ws: Workspace, model: str, at: str | None = None) -> TiersResult:
         tier = change.get("tier")
         if tier not in TIERS:
             continue
-        previous[tier] = (
-            change.get("previous_run_id") if change.get("action") != "rollback" else None
-        )
+        if change.get("action") != "rollback":
+            previous[tier] = change.get("previous_run_id")
+        elif not change.get("rollout_id"):
+            # A rollout's abort never moved the tier: its champion before stays its previous.
+            previous[tier] = None
         state[tier] = change.get("run_id")
         if tier == "prod" and "staging_after" in change:
             state["staging"] = change.get("staging_after")

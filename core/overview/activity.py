@@ -6,10 +6,30 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from core.foundation import clock
 from core.foundation.workspace import Workspace
+
+
+class LastActivityData(TypedDict):
+    """`LastActivity.to_dict()`."""
+
+    ts: str
+    event: str
+    text: str
+    source: str
+    days_ago: float
+
+
+class SinceData(TypedDict):
+    """`Since.to_dict()`."""
+
+    since: str
+    events: int
+    counts: dict[str, int]
+    runs: list[str]
+    tier_changes: list[str]
 
 
 @dataclass(frozen=True)
@@ -22,8 +42,14 @@ class LastActivity:
     """`events` or `memory`."""
     days_ago: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+    def to_dict(self) -> LastActivityData:
+        return LastActivityData(
+            ts=self.ts,
+            event=self.event,
+            text=self.text,
+            source=self.source,
+            days_ago=self.days_ago,
+        )
 
 
 @dataclass(frozen=True)
@@ -38,8 +64,14 @@ class Since:
     tier_changes: list[str] = field(default_factory=list)
     """`model tier <- run (action)` lines."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+    def to_dict(self) -> SinceData:
+        return SinceData(
+            since=self.since,
+            events=self.events,
+            counts=dict(self.counts),
+            runs=list(self.runs),
+            tier_changes=list(self.tier_changes),
+        )
 
 
 def _newest_event(ws: Workspace) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any
 
+from core.foundation.suggest import Next, factory, high, low
 from core.foundation.workspace import Workspace
 
 _VERDICTS: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
@@ -63,7 +64,7 @@ def _tiers(ws: Workspace, model: str) -> dict[str, Any]:
     return tiers if isinstance(tiers, dict) else {}
 
 
-def operations_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[str]]:
+def operations_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[Next]]:
     tiers = _tiers(ws, model)
     gates = [g for g in verdict_files(ws, "gate") if g.get("model") == model]
     drifts = [d for d in verdict_files(ws, "drift") if d.get("model") == model]
@@ -82,9 +83,9 @@ def operations_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[
             "drift_id": last_drift.get("drift_id"),
             "drift_detected": last_drift.get("drift_detected"),
             "share": last_drift.get("share"),
-            "drifted": last_drift.get("drifted_count"),
-            "columns": last_drift.get("column_count"),
-            "current": (last_drift.get("current") or {}).get("id"),
+            "drifted_count": last_drift.get("drifted_count"),
+            "column_count": last_drift.get("column_count"),
+            "current_id": (last_drift.get("current") or {}).get("id"),
             "at": last_drift.get("created_at"),
         }
         if last_drift
@@ -120,34 +121,132 @@ def _next(
     last_gates: dict[str, Any],
     drift_state: dict[str, Any],
     open_alerts: list[Any],
-) -> list[str]:
-    out: list[str] = []
-    for alert in open_alerts[:1]:
-        out.append(f"factory alerts ack {alert.alert_id}")
-    staging_gate = last_gates.get("staging") or {}
-    if staging_gate.get("passed") and staging_gate.get("run_id") not in (
-        tiers.get("staging"),
-        tiers.get("prod"),
-    ):
-        out.append(f"factory promote {staging_gate['run_id']} --to staging")
-    prod_gate = last_gates.get("prod") or {}
-    if tiers.get("staging") and not (
-        prod_gate.get("passed") and prod_gate.get("run_id") == tiers.get("staging")
-    ):
-        out.append(f"factory gate {tiers['staging']} --to prod")
-    elif prod_gate.get("passed") and prod_gate.get("run_id") == tiers.get("staging"):
-        out.append(f"factory promote {tiers['staging']} --to prod")
+) -> list[Next]:
+    """Investigate open alerts first; then promote what a current gate passed, gate what
+    could move up, and check drift of the serving run once. Promotion is offered only on a
+    passing verdict that still holds (`gates.current_gate`), so `promote` runs as offered."""
+    out: list[Next] = []
+    for alert in open_alerts[:2]:
+        out += alert_steps(alert)
+    staging, prod = tiers.get("staging"), tiers.get("prod")
     best = _best_run(ws, model)
-    if (
-        best
-        and best not in (tiers.get("staging"), tiers.get("prod"))
-        and staging_gate.get("run_id") != best
-    ):
-        out.append(f"factory gate {best} --to staging")
-    champion = tiers.get("prod") or tiers.get("staging")
+    candidates = [(last_gates.get("staging") or {}).get("run_id"), best]
+    for run in dict.fromkeys(r for r in candidates if r and r not in (staging, prod)):
+        verdict = _current_gate(ws, str(run), "staging", tiers)
+        if verdict is not None and verdict.passed:
+            out.append(
+                high(
+                    factory("promote", str(run), "--to", "staging"),
+                    f"gate {verdict.gate_id} passed {run} for staging and still holds "
+                    "(same incumbent, settings and data): promote it",
+                )
+            )
+        elif verdict is not None and run == best:
+            out.append(
+                low(
+                    factory("show", str(verdict.gate_id)),
+                    f"{run}, {model}'s best run, failed its staging gate: which criteria, "
+                    "by how much",
+                )
+            )
+        elif verdict is None and run == best:
+            holder = staging or prod
+            against = f"does it beat {holder}?" if holder else "staging is empty"
+            out.append(
+                Next(
+                    factory("gate", str(run), "--to", "staging"),
+                    f"{run} is {model}'s best run and holds no tier: the gate says whether it "
+                    f"may move to staging ({against})",
+                )
+            )
+    if staging and staging != prod:
+        verdict = _current_gate(ws, str(staging), "prod", tiers)
+        if verdict is not None and verdict.passed:
+            out.append(
+                high(
+                    factory("promote", str(staging), "--to", "prod"),
+                    f"gate {verdict.gate_id} passed staging's {staging} for prod and still "
+                    "holds: promote it",
+                )
+            )
+        elif verdict is None:
+            replaced = f"prod's {prod}" if prod else "an empty prod"
+            out.append(
+                Next(
+                    factory("gate", str(staging), "--to", "prod"),
+                    f"staging's {staging} has no current prod gate verdict: the gate says "
+                    f"whether it may replace {replaced}",
+                )
+            )
+    champion = prod or staging
     if champion and drift_state.get("drift_id") is None:
-        out.append(f"factory drift {model} --reference {champion} --last 90d")
+        out.append(
+            Next(
+                factory("drift", model, "--reference", str(champion), "--last", "90d"),
+                f"no drift check of {model} yet: is the newest 90 days of data still like "
+                f"what the serving run {champion} trained on?",
+                "low",
+            )
+        )
     return out
+
+
+def alert_steps(alert: Any) -> list[Next]:
+    """The command that shows what an open alert is about (high: read it before acting on
+    it or acknowledging it); none for a kind with nothing more to show."""
+    details = alert.details or {}
+    about = f"open {alert.kind} alert {alert.alert_id}"
+    if alert.kind == "drift" and str(alert.source).startswith("drift-"):
+        return [
+            high(
+                factory("show", str(alert.source)),
+                f"{about}: the drift verdict says which columns moved, how far, against "
+                "which reference",
+            )
+        ]
+    if alert.kind == "gate_failed" and str(details.get("gate_id") or "").startswith("gate-"):
+        return [
+            high(
+                factory("show", str(details["gate_id"])),
+                f"{about}: a promotion was refused; the gate verdict shows which criteria failed",
+            )
+        ]
+    if alert.kind == "new_data_no_help" and str(alert.source).startswith("newdata-"):
+        return [
+            high(
+                factory("show", str(alert.source)),
+                f"{about}: the check shows the retrained and champion scores on the newest window",
+            )
+        ]
+    if alert.kind == "degrading" and alert.model:
+        return [
+            high(
+                factory("live", str(alert.model)),
+                f"{about}: {details.get('run_id') or 'the serving run'}'s live loss is above its "
+                "backtest; live shows the realised metric beside the walk-forward range",
+            )
+        ]
+    if alert.kind == "rollback" and alert.model:
+        return [
+            high(
+                factory("tiers", str(alert.model)),
+                f"{about}: {details.get('tier') or 'a tier'} was rolled back to "
+                f"{details.get('to') or 'its previous champion'}; tiers shows who holds what now",
+            )
+        ]
+    return []
+
+
+def _current_gate(ws: Workspace, run_id: str, tier: str, tiers: dict[str, Any]) -> Any:
+    """The gate verdict for `run_id` and `tier` that still holds today, or None."""
+    from core.foundation.errors import FactoryError
+    from core.operations.common import load_run
+    from core.operations.gates import current_gate
+
+    try:
+        return current_gate(ws, load_run(ws, run_id), tier, tiers)
+    except FactoryError:
+        return None
 
 
 def _best_run(ws: Workspace, model: str) -> str | None:

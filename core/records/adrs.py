@@ -10,16 +10,46 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from core.foundation import clock
-from core.foundation.atomic import file_lock, write_text
+from core.foundation.atomic import file_lock, remove_temporaries, write_text
 from core.foundation.errors import ExitCode, FactoryError
+from core.foundation.paths import shown
 from core.foundation.workspace import Workspace
 
 STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")
 _FILE = re.compile(r"^(\d{4})-([a-z0-9-]+)\.md$")
 _TITLE = re.compile(r"^#\s+(?:\d+\.\s*)?(.+?)\s*$", re.MULTILINE)
+
+
+class AdrData(TypedDict):
+    """An ADR as `adr list` lists it (`adr show` adds `body`)."""
+
+    number: int
+    title: str
+    status: str
+    """proposed, accepted, rejected, deprecated or superseded."""
+    date: str | None
+    path: str
+    """Relative to the workspace root: `adrs/NNNN-slug.md`."""
+    supersedes: int | None
+    superseded_by: int | None
+    tags: list[str]
+    links: list[str]
+    """What the decision is about: runs (`r-...`), models, component refs, files, ADRs."""
+
+
+class AdrDetailData(AdrData):
+    """An ADR with its text (`adr show`, `adr new`)."""
+
+    body: str
+    """The Markdown after the frontmatter."""
+
+
+class AdrListData(TypedDict):
+    adrs: list[AdrData]
+    count: int
 
 
 @dataclass(frozen=True)
@@ -36,8 +66,8 @@ class Adr:
     links: tuple[str, ...] = ()
     """What the decision is about: runs (`r-...`), models, component refs, files, ADRs."""
 
-    def to_dict(self, *, with_body: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_dict(self) -> AdrData:
+        return {
             "number": self.number,
             "title": self.title,
             "status": self.status,
@@ -48,16 +78,13 @@ class Adr:
             "tags": list(self.tags),
             "links": list(self.links),
         }
-        if with_body:
-            data["body"] = self.body
-        return data
 
 
 @dataclass(frozen=True)
 class AdrList:
     adrs: list[Adr]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AdrListData:
         return {"adrs": [a.to_dict() for a in self.adrs], "count": len(self.adrs)}
 
 
@@ -65,8 +92,26 @@ class AdrList:
 class AdrDetail:
     adr: Adr
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.adr.to_dict(with_body=True)
+    def to_dict(self) -> AdrDetailData:
+        return {**self.adr.to_dict(), "body": self.adr.body}
+
+
+class SupersededData(TypedDict):
+    new: AdrData
+    """The ADR that replaces `old`."""
+    old: AdrData
+    """The replaced ADR, now `superseded`."""
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """`factory adr supersede`: the new ADR and the one it replaces."""
+
+    new: Adr
+    old: Adr
+
+    def to_dict(self) -> SupersededData:
+        return {"new": self.new.to_dict(), "old": self.old.to_dict()}
 
 
 def slugify(title: str) -> str:
@@ -86,6 +131,8 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _parse(path: Path, number: int) -> Adr:
+    """The ADR in `path` (a file of a workspace's `adrs/`); its `path` is relative to the
+    workspace root (`adrs/NNNN-slug.md`)."""
     from core.records.fileformat import split
 
     text = path.read_text(encoding="utf-8")
@@ -100,7 +147,7 @@ def _parse(path: Path, number: int) -> Adr:
         title=title,
         status=status,
         date=str(meta["date"]) if meta.get("date") is not None else None,
-        path=str(path),
+        path=f"{path.parent.name}/{path.name}",
         supersedes=_int_or_none(meta.get("supersedes")),
         superseded_by=_int_or_none(meta.get("superseded_by")),
         tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
@@ -212,6 +259,7 @@ def new_adr(
             exit_code=ExitCode.USAGE,
         )
     with file_lock(ws.state_dir / "locks" / "adrs.lock"):
+        remove_temporaries(ws.adrs_dir)  # a writer killed mid-write left it; git would add it
         number = max(_files(ws), default=0) + 1
         path = ws.adrs_dir / f"{number:04d}-{slugify(title)}.md"
         write_text(
@@ -248,7 +296,7 @@ def supersede_adr(
             details={"number": number, "superseded_by": old.superseded_by},
         )
     new = new_adr(ws, title, status="accepted", context=context, supersedes=number)
-    path = Path(old.path)
+    path = ws.root / old.path
     with file_lock(ws.state_dir / "locks" / "adrs.lock"):
         text = path.read_text(encoding="utf-8")
         text = _set_frontmatter_line(text, "status", "superseded")
@@ -284,7 +332,7 @@ def mentions(ws: Workspace, needles: list[str]) -> list[dict[str, Any]]:
             {
                 "number": number,
                 "title": title_match.group(1) if title_match else path.stem,
-                "path": str(path),
+                "path": shown(path, ws.root),
                 "line": (prose or hits)[0],
             }
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 CARD_FORMAT = 2
 """Version of the card's frontmatter layout: 2 keeps chosen runs under `runs`; a card without
@@ -122,7 +122,7 @@ class Card:
     def notes(self) -> list[dict[str, Any]]:
         return [n for n in self.meta.get("notes") or [] if isinstance(n, dict)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CardData:
         return {
             "model": self.model,
             "path": str(self.path),
@@ -139,6 +139,30 @@ class Card:
             "latest_entries": self.entries[-10:],
             "body": self.body,
         }
+
+
+class CardData(TypedDict):
+    """`factory card MODEL`: the card's machine state and its body."""
+
+    model: str
+    path: str
+    exists: bool
+    task: str | None
+    primary_metric: str | None
+    """The name of the model's primary metric (as the card's frontmatter has it)."""
+    direction: str | None
+    entries: int
+    """Runs the model had when the card was last written."""
+    kept_runs: int
+    """Runs the card keeps (best, recent, and every run a plan, tier, note or ADR names)."""
+    best: dict[str, Any] | None
+    tiers: dict[str, Any]
+    plans: list[dict[str, Any]]
+    """Each plan as `factory plan` answers it."""
+    notes: list[dict[str, Any]]
+    latest_entries: list[dict[str, Any]]
+    """The newest ten runs the card keeps."""
+    body: str
 
 
 def _legacy_best(entries: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:

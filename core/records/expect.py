@@ -16,7 +16,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from core.experiments.readers import metric_mean
 
@@ -34,16 +34,72 @@ _BEATS = re.compile(r"^beats\s+(?P<target>best|r-[a-z0-9]+)$", re.IGNORECASE)
 NEEDS_HUMAN = "needs a human verdict"
 
 
+class CheckData(TypedDict):
+    """One clause of an expectation with the numbers behind it. A threshold clause
+    (`auc >= 0.72`) has metric, op, target and actual; a `beats` clause is the paired
+    comparison of the plan's run (B) against `run_a` (A)."""
+
+    clause: str
+    held: bool | None
+    """True or False when it could be told, else None."""
+    reason: NotRequired[str | None]
+    metric: NotRequired[str]
+    op: NotRequired[str]
+    target: NotRequired[float]
+    actual: NotRequired[float | None]
+    run_a: NotRequired[str | None]
+    """The run to beat (A); None when there was none."""
+    verdict: NotRequired[str]
+    """B against A: better, worse or inconclusive."""
+    method: NotRequired[str | None]
+    mean_delta: NotRequired[float | None]
+    """B - A in the metric's own units."""
+    interval: NotRequired[list[float | None] | None]
+    wins_b: NotRequired[int]
+    """Folds where B scored better."""
+    fold_count: NotRequired[int]
+    """Shared test folds."""
+
+
+class VerdictData(TypedDict):
+    """A plan's expectation checked against its run."""
+
+    held: bool | None
+    """True or False when the expectation is machine-checkable, None otherwise."""
+    reason: str
+    checks: list[CheckData]
+
+
+_RENAMED = {"baseline": "run_a", "wins": "wins_b", "folds": "fold_count"}
+"""Check keys as cards written before docs/vocabulary.md stored them -> their names now."""
+
+
+def check_json(check: dict[str, Any]) -> CheckData:
+    """A stored check in the current vocabulary (a card keeps what it was written with)."""
+    return cast(CheckData, {_RENAMED.get(k, k): v for k, v in check.items()})
+
+
+def verdict_json(verdict: dict[str, Any] | None) -> VerdictData | None:
+    """A stored plan verdict (`{held, reason, checks}`) in the current vocabulary."""
+    if not isinstance(verdict, dict):
+        return None
+    return {
+        "held": verdict.get("held"),
+        "reason": str(verdict.get("reason") or ""),
+        "checks": [check_json(c) for c in verdict.get("checks") or [] if isinstance(c, dict)],
+    }
+
+
 @dataclass(frozen=True)
 class Verdict:
     held: bool | None
     """True or False when the expectation is machine-checkable, None otherwise."""
     reason: str
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[CheckData] = field(default_factory=list)
     """One entry per clause with the numbers behind it."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"held": self.held, "reason": self.reason, "checks": self.checks}
+    def to_dict(self) -> VerdictData:
+        return {"held": self.held, "reason": self.reason, "checks": list(self.checks)}
 
 
 def parse(expect: str) -> list[tuple[str, re.Match[str]]] | None:
@@ -79,7 +135,7 @@ def evaluate(
     clauses = parse(expect)
     if clauses is None:
         return Verdict(None, NEEDS_HUMAN)
-    checks: list[dict[str, Any]] = []
+    checks: list[CheckData] = []
     results: list[bool | None] = []
     for kind, match in clauses:
         if kind == "threshold":
@@ -104,7 +160,7 @@ def evaluate(
                 checks.append(
                     {
                         "clause": match.group(0),
-                        "baseline": None,
+                        "run_a": None,
                         "held": None,
                         "reason": "no earlier run to compare with"
                         if target_ref == "best"
@@ -123,18 +179,18 @@ def evaluate(
                 direction=direction,
             )
             held = verdict_holds(comparison.verdict) if comparison.comparable else None
-            decision = comparison.decision or {}
+            decision: dict[str, Any] = dict(comparison.decision or {})
             checks.append(
                 {
                     "clause": match.group(0),
                     "held": held,
-                    "baseline": baseline.get("run_id"),
+                    "run_a": baseline.get("run_id"),
                     "verdict": comparison.verdict,
                     "method": decision.get("method"),
                     "mean_delta": decision.get("estimate"),
                     "interval": decision.get("interval"),
-                    "wins": comparison.wins_b,
-                    "folds": len(comparison.folds),
+                    "wins_b": comparison.wins_b,
+                    "fold_count": len(comparison.folds),
                     "reason": decision.get("reason") or comparison.why_not,
                 }
             )
@@ -165,12 +221,12 @@ def verdict_holds(verdict: str) -> bool | None:
     return None
 
 
-def _explain(check: dict[str, Any]) -> str:
+def _explain(check: CheckData) -> str:
     if "actual" in check:
         return f"{check['metric']} is {check['actual']}, expected {check['op']} {check['target']}"
     low, high = check.get("interval") or [None, None]
     return (
-        f"{check.get('verdict')} against {check.get('baseline')} (delta "
+        f"{check.get('verdict')} against {check.get('run_a')} (delta "
         f"{check.get('mean_delta')}, 95% interval [{low}, {high}], {check.get('method')}; "
-        f"{check.get('wins')}/{check.get('folds')} folds better)"
+        f"{check.get('wins_b')}/{check.get('fold_count')} folds better)"
     )

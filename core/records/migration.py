@@ -50,10 +50,17 @@ class CardMigration:
 class Migrations:
     cards: list[CardMigration]
 
+    JSON_PROPERTIES = ("rewritten",)
+
+    @property
+    def rewritten(self) -> int:
+        """Cards this call rewrote."""
+        return sum(1 for c in self.cards if c.rewritten)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cards": [c.to_dict() for c in self.cards],
-            "rewritten": sum(1 for c in self.cards if c.rewritten),
+            "rewritten": self.rewritten,
         }
 
 

@@ -105,8 +105,8 @@ def record_plan(
                 f"Run {done} already trained exactly these components on the current data: "
                 "training this plan would only reuse it",
                 hint=f"See `factory show {done}`; plan what differs (another version, "
-                "hyperparameters or snapshot), or note what you learned with "
-                f"`factory note {done} ...`.",
+                "hyperparameters or snapshot), or note what you learned about it "
+                "(factory note with the run and your finding).",
                 details={"run_id": done, "components": filled},
                 exit_code=ExitCode.USAGE,
             )
@@ -237,8 +237,26 @@ def get_plan(ws: Workspace, plan_id: str) -> Plan:
     raise FactoryError(
         "unknown_plan",
         f"No plan {plan_id!r} in any card under {ws.cards_dir}",
-        hint="List plans with `factory card MODEL`; record one with `factory plan MODEL`.",
+        hint="List the cards and their open plans with `factory cards`.",
         details={"plan_id": plan_id},
+    )
+
+
+def plannable(ws: Workspace, model: str, components: dict[str, str]) -> bool:
+    """Whether `record_plan` would take these components now: they pin something, no run
+    trained them on the current data and no open plan holds them (what `next` may offer)."""
+    if not components:
+        return False
+    try:
+        filled = _plan_components(ws, model, components)
+    except FactoryError:
+        return False
+    if _already_run(ws, model, filled) is not None:
+        return False
+    if not card_path(ws, model).is_file():
+        return True
+    return not any(
+        p.status == "planned" and p.components == filled for p in read_card(ws, model).plans
     )
 
 

@@ -91,7 +91,28 @@ def _summary(meta: dict[str, Any]) -> str:
     if isinstance(tiers, dict) and tiers:
         held = [f"{tier}: `{run}`" for tier, run in tiers.items() if run and isinstance(run, str)]
         lines.append("- tiers: " + (", ".join(held) if held else "none (all runs in dev)"))
+    lines += _serving(meta.get("serving"))
     return "\n".join(lines)
+
+
+def _serving(figures: Any) -> list[str]:
+    """The served runs' live figures, as `factory serve` recorded them when it stopped."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("runs"), list):
+        return []
+    lines = [f"- served (as of {figures.get('as_of')}; `{figures.get('source')}` for now):"]
+    for row in figures["runs"]:
+        if not isinstance(row, dict):
+            continue
+        rate = row.get("error_rate")
+        errors = f"{rate:.2%}" if isinstance(rate, float | int) else "–"
+        lines.append(
+            f"  - `{row.get('run_id')}` {row.get('tier')} {row.get('mode')}: p50/p95/p99 "
+            f"{_fmt(row.get('p50_ms'), 2)}/{_fmt(row.get('p95_ms'), 2)}/"
+            f"{_fmt(row.get('p99_ms'), 2)} ms, errors {errors}, CPU {_fmt(row.get('cpu_ms'), 2)} "
+            f"ms, {_fmt(row.get('cost_per_1000'), 6)} {row.get('currency') or ''} per 1,000 "
+            f"(n={row.get('n')})"
+        )
+    return lines
 
 
 def _skill_words(baseline: Any) -> str:

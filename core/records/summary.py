@@ -7,7 +7,7 @@ summary is read from the card itself every time, with no cache beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from core.foundation.errors import FactoryError
 from core.foundation.workspace import Workspace
@@ -15,6 +15,23 @@ from core.records.card import Card
 from core.records.card_store import card_models, card_path, read_card
 
 SUMMARY_NEXT_IDEAS = 5
+
+
+class OpenPlan(TypedDict):
+    """A plan not yet trained: what it means to try and what it expects."""
+
+    plan_id: str
+    intent: str
+    expect: str | None
+    components: dict[str, str]
+
+
+class NextIdea(TypedDict):
+    """A note's `next`: an idea written down after a run, newest first."""
+
+    idea: str
+    run_id: str | None
+    created_at: str | None
 
 
 @dataclass(frozen=True)
@@ -25,8 +42,8 @@ class CardSummary:
     exists: bool
     entries: int = 0
     """How many runs the model had when the card was last written (`run_count`)."""
-    open_plans: list[dict[str, Any]] = field(default_factory=list)
-    next_ideas: list[dict[str, Any]] = field(default_factory=list)
+    open_plans: list[OpenPlan] = field(default_factory=list)
+    next_ideas: list[NextIdea] = field(default_factory=list)
     tiers: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] | None = None
     error: str | None = None
@@ -46,16 +63,17 @@ class CardSummary:
 
 
 def summarize(card: Card) -> CardSummary:
-    open_plans = [
+    open_plans: list[OpenPlan] = [
         {"plan_id": p.plan_id, "intent": p.intent, "expect": p.expect, "components": p.components}
         for p in card.plans
         if p.status == "planned"
     ]
-    ideas = [
+    ideas: list[NextIdea] = [
         {"idea": n["next"], "run_id": n.get("run_id"), "created_at": n.get("created_at")}
         for n in reversed(card.notes)
         if n.get("next")
-    ][:SUMMARY_NEXT_IDEAS]
+    ]
+    ideas = ideas[:SUMMARY_NEXT_IDEAS]
     best = card.best
     tiers = card.meta.get("tiers") or {}
     return CardSummary(

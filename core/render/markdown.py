@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.foundation.suggest import Next
 from core.render import text
 
 Renderer = Callable[[dict[str, Any]], str]
@@ -74,15 +75,22 @@ def section(value: Any, level: int) -> str:
     return "\n".join(out)
 
 
-def render(command: str, schema: str, data: Any, next_commands: list[str]) -> str:
+def render(command: str, schema: str, data: Any, next_commands: Sequence[Next]) -> str:
     from core.render import catalog
 
     custom = catalog.markdown().get(schema)
     body = custom(data) if custom and isinstance(data, dict) else section(data, 2)
     out = f"# factory {command}\n\n{body.rstrip()}\n"
     if next_commands:
-        out += "\n## Next\n\n" + "\n".join(f"- `{c}`" for c in next_commands) + "\n"
+        out += "\n## Next\n\n" + "\n".join(next_item(n) for n in next_commands) + "\n"
     return out
+
+
+def next_item(item: Next) -> str:
+    """One suggestion as a list item: the command, then its reason (urgent ones marked)."""
+    mark = "**now** " if item.priority == "high" else ""
+    reason = f": {escape(item.reason)}" if item.reason else ""
+    return f"- {mark}`{item.command}`{reason}"
 
 
 def render_error(command: str | None, error: dict[str, Any]) -> str:

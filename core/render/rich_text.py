@@ -27,6 +27,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from core.foundation.suggest import Next
 from core.render import text
 
 Renderer = Callable[[dict[str, Any]], RenderableType]
@@ -199,7 +200,7 @@ def generic(value: Any, heading: str | None = None) -> RenderableType:
 
 
 def render(
-    console: Console, command: str, schema: str, data: Any, next_commands: list[str]
+    console: Console, command: str, schema: str, data: Any, next_commands: Sequence[Next]
 ) -> None:
     from core.render import catalog
 
@@ -208,7 +209,17 @@ def render(
     if next_commands:
         console.print(Text("Next:", style="bold"))
         for item in next_commands:
-            console.print(Text(f"  {item}", style="cyan"))
+            console.print(next_line(item))
+
+
+def next_line(item: Next) -> Text:
+    """One suggestion: the command (bold with a `!` when urgent), its reason below it."""
+    urgent = item.priority == "high"
+    line = Text("! " if urgent else "  ", style="bold yellow")
+    line.append(item.command, style="bold cyan" if urgent else "cyan")
+    if item.reason:
+        line.append(f"\n    {item.reason}", style="dim")
+    return line
 
 
 def render_error(console: Console, command: str | None, error: dict[str, Any]) -> None:

@@ -20,9 +20,10 @@ def run_brief(run: dict[str, Any]) -> str:
         if baseline.get("best")
         else ""
     )
+    primary = run.get("primary_metric") or {}
     return (
-        f"{run['run_id']}  {run.get('metric') or ''} {number(run.get('mean'))}"
-        f" ± {number(run.get('std'))}{skill}  {shown}  {when(run.get('created_at'))}"
+        f"{run['run_id']}  {primary.get('name') or ''} {number(primary.get('mean'))}"
+        f" ± {number(primary.get('std'))}{skill}  {shown}  {when(run.get('created_at'))}"
     )
 
 
@@ -60,22 +61,54 @@ def status_field(key: str, field: Any) -> str:
         if not field.get("drift_id"):
             return "not checked yet"
         verdict = "DRIFT" if field.get("drift_detected") else "no drift"
-        share = f"{field.get('drifted')}/{field.get('columns')} columns"
+        share = f"{field.get('drifted_count')}/{field.get('column_count')} columns"
         return f"{verdict}  {share}  {field['drift_id']}  {when(field.get('at'))}"
-    if key == "leaky_runs":
+    if key == "leaky_run_count":
         return f"{field} trained on leaky features (never best)" if field else NOTHING
     if key == "open_alerts" and isinstance(field, list):
         return "\n".join(
             f"{a.get('alert_id')}  {a.get('kind', '')}  {a.get('message', '')}" for a in field
         )
+    if key == "rollout" and isinstance(field, dict):
+        return _rollout(field)
     if key == "card" and isinstance(field, dict):
         if field.get("error"):
             return f"BROKEN: {field['error']}"
-        entries = field.get("entries", 0)
+        entries = field.get("run_count", 0)
         if not field.get("exists"):
             return "not written yet"
         return f"{entries} {'entry' if entries == 1 else 'entries'}"
     return value(field)
+
+
+def _rollout(rollout: dict[str, Any]) -> str:
+    """The newest rollout: what it tries, where it stands, each criterion's verdict, and the
+    next step (the dashboard and `status --md` say the same)."""
+    status = str(rollout.get("status") or NOTHING)
+    head = (
+        f"{rollout.get('rollout_id')}  {rollout.get('mode')} {status}  challenger "
+        f"{rollout.get('challenger')} against {rollout.get('stable')}"
+    )
+    if status in ("running", "paused"):
+        share = rollout.get("share")
+        head += f"  share {number(share)}%" if share is not None else ""
+        head += (
+            f"  requests {rollout.get('challenger_request_count', 0)}"
+            f"/{rollout.get('min_requests') or NOTHING}"
+        )
+    criteria = [
+        f"{c.get('name')} {c.get('verdict') or NOTHING}"
+        for c in rollout.get("criteria") or []
+        if isinstance(c, dict)
+    ]
+    lines = [head]
+    if criteria:
+        lines.append("criteria: " + ", ".join(criteria))
+    if status in ("running", "paused") and rollout.get("next_step"):
+        lines.append(f"next: {rollout['next_step']}")
+    elif rollout.get("reason"):
+        lines.append(f"{rollout.get('decision') or status}: {rollout['reason']}")
+    return "\n".join(lines)
 
 
 def _tiers(tiers: dict[str, Any]) -> str:
@@ -87,7 +120,7 @@ def _tiers(tiers: dict[str, Any]) -> str:
     return " · ".join(held) + (f"  (before: {', '.join(before)})" if before else "")
 
 
-MODEL_CONTRACT = ("name", "dataset", "task", "primary_metric", "direction")
+MODEL_CONTRACT = ("name", "dataset", "task", "metric", "direction")
 
 
 def model_fields(
@@ -108,7 +141,7 @@ def model_fields(
     best, last = model.get("best_run") or {}, model.get("last_run") or {}
     if best.get("run_id") and best.get("run_id") == last.get("run_id"):
         fields = [(k, "the best run" if k == "last_run" else t) for k, t in fields]
-    if model.get("runs"):
+    if model.get("run_count"):
         return fields, None
-    fields = [(k, text) for k, text in fields if k not in ("runs", "drift", "card")]
+    fields = [(k, text) for k, text in fields if k not in ("run_count", "drift", "card")]
     return fields, ("no runs yet", f"factory train {model.get('name')}")

@@ -31,12 +31,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from core.stats.auc import delong, delong_folds
 from core.stats.forecast import diebold_mariano
 from core.stats.losses import ROW_MEAN_METRICS, metric_value, row_losses
-from core.stats.paired import IDENTICAL, PairedTest, clean
+from core.stats.paired import IDENTICAL, PairedTest, PairedTestData, clean
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -59,6 +59,38 @@ METHOD_NAMES: Mapping[str, str] = MappingProxyType(
         "fold-t": "the fold t-test",
     }
 )
+
+
+class DecisionData(TypedDict):
+    """A decision as JSON (`Decision.to_dict`): B against A, the numbers and one sentence."""
+
+    verdict: Verdict
+    """B against A."""
+    metric: str
+    direction: Direction
+    method: str
+    """The test behind the verdict; `none` without one."""
+    n: int
+    """Units the test stands on (`unit` says what they are)."""
+    unit: str
+    rows: int
+    min_n: int
+    """Units a verdict needs; below it the verdict is inconclusive."""
+    estimate: float | None
+    """B - A in the metric's own units."""
+    interval: list[float | None]
+    """[low, high] for B - A."""
+    improvement: float | None
+    """`estimate` oriented so that positive means B is better."""
+    improvement_interval: list[float | None]
+    min_effect: float
+    equivalent: bool
+    p_value: float | None
+    alpha: float
+    value_a: float | None
+    value_b: float | None
+    reason: str
+    test: PairedTestData | None
 
 
 @dataclass(frozen=True)
@@ -109,7 +141,7 @@ class Decision:
     test: PairedTest | None = None
     """The test itself, in its own units (squared error for rmse)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DecisionData:
         return {
             "verdict": self.verdict,
             "metric": self.metric,

@@ -10,10 +10,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 IDENTICAL = "identical: every differential is exactly 0"
 CONSTANT = "constant: every differential is the same nonzero value, so its sign is certain"
+
+
+class PairedTestData(TypedDict):
+    """A paired test as JSON (`PairedTest.to_dict`): B - A on the same units."""
+
+    method: str
+    """`diebold-mariano`, `delong`, `delong-folds` or `fold-t`."""
+    n: int
+    """Units the test stands on (`unit` says what they are)."""
+    unit: str
+    rows: int
+    mean: float | None
+    """Mean differential, B - A."""
+    se: float | None
+    statistic: float | None
+    p_value: float | None
+    df: float | None
+    lag: int | None
+    interval: list[float | None]
+    """[low, high] of the 1 - alpha interval for `mean`."""
+    alpha: float
+    correction: float | None
+    value_a: float | None
+    value_b: float | None
+    fold_count: int | None
+    """Folds combined (DeLong over folds)."""
+    skipped: int
+    note: str
 
 
 @dataclass(frozen=True)
@@ -65,7 +93,7 @@ class PairedTest:
         """Every differential is exactly zero: A and B cannot be told apart on these rows."""
         return self.note == IDENTICAL
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PairedTestData:
         return {
             "method": self.method,
             "n": self.n,
@@ -82,7 +110,7 @@ class PairedTest:
             "correction": clean(self.correction),
             "value_a": clean(self.value_a),
             "value_b": clean(self.value_b),
-            "folds": self.folds,
+            "fold_count": self.folds,
             "skipped": self.skipped,
             "note": self.note,
         }

@@ -12,6 +12,8 @@ from typing import Any
 from core.experiments import index
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.workspace import Workspace
+from core.stats.decide import DecisionData
+from core.verdicts.pairs import FoldDelta
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class CompareResult:
     model: str
     metric: str
     direction: str
-    folds: list[Any]
+    folds: list[FoldDelta]
     """Per shared test window: A's and B's score, b - a, and who won (`FoldDelta`)."""
     mean_a: float | None
     mean_b: float | None
@@ -39,7 +41,7 @@ class CompareResult:
     """The test: `diebold-mariano` (row losses), `delong-folds` (AUC), `fold-t`."""
     rows: int
     """Test rows both runs predicted."""
-    decision: dict[str, Any] | None
+    decision: DecisionData | None
     """The decision with its numbers and one sentence why (`core.stats.decide`)."""
     other_metrics: dict[str, dict[str, float | None]]
     """Mean of A, B and b - a for every other metric both runs hold."""
@@ -74,7 +76,7 @@ def compare_runs(ws: Workspace, run_a: str, run_b: str) -> CompareResult:
             details={"run_a": a.run_id, "run_b": b.run_id, "why": result.why_not},
             exit_code=ExitCode.INPUT,
         )
-    decision = result.decision or {}
+    decision: dict[str, Any] = dict(result.decision or {})
     interval = list(decision.get("interval") or [None, None])
     others: dict[str, dict[str, float | None]] = {}
     for name, agg in a.aggregate.items():

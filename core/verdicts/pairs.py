@@ -25,6 +25,8 @@ from core.experiments.report import FoldResult, Predictions, RunReport, finite
 if TYPE_CHECKING:
     from core.stats.decide import Decision
 
+from core.stats.decide import DecisionData
+from core.stats.paired import PairedTestData
 from core.stats.rows import decide_rows
 
 
@@ -59,9 +61,9 @@ class RunComparison:
     """Why the runs cannot be compared (None when they can)."""
     verdict: str
     """`better`, `worse` or `inconclusive`: B against A."""
-    decision: dict[str, Any] | None
+    decision: DecisionData | None
     """The decision with its numbers (`core.stats.decide.Decision.to_dict`)."""
-    test: dict[str, Any] | None
+    test: PairedTestData | None
     """The paired test it stands on (`core.stats.paired.PairedTest.to_dict`)."""
     folds: list[FoldDelta] = field(default_factory=list)
     rows: int = 0
@@ -309,12 +311,13 @@ def pool(comparisons: list[RunComparison], min_effect: float = 0.0) -> Pooled:
 
 
 def _oriented_interval(comparison: RunComparison) -> tuple[float | None, float | None]:
-    low, high = (comparison.decision or {}).get("improvement_interval") or [None, None]
+    decision = comparison.decision
+    low, high = (decision["improvement_interval"] if decision else None) or [None, None]
     return finite(low), finite(high)
 
 
 def _reason_of(comparison: RunComparison) -> str:
-    decision = comparison.decision or {}
+    decision: dict[str, Any] = dict(comparison.decision or {})
     return str(decision.get("reason") or comparison.why_not or comparison.summary)
 
 

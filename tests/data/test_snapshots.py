@@ -37,20 +37,20 @@ def test_embedded_snapshot_is_content_addressed_and_idempotent(workspace: Path) 
     assert first.code == 0, first.stdout
     data = first.doc["data"]
     assert data["created"] is True
-    assert data["id"].startswith("ds-") and len(data["id"]) == 15
+    assert data["snapshot_id"].startswith("ds-") and len(data["snapshot_id"]) == 15
     manifest = data["manifest"]
     assert manifest["rows"] == 1461
     assert manifest["time_range"] == ["2012-01-01T00:00:00", "2015-12-31T00:00:00"]
     assert manifest["schema_version"] == "weather_v1"
     assert manifest["dtypes"]["date"].startswith("datetime64")
-    folder = workspace / "data" / "snapshots" / data["id"]
+    folder = workspace / "data" / "snapshots" / data["snapshot_id"]
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
 
     again = run_factory("data", "snapshot", "--dataset", "weather", "--json", cwd=workspace)
-    assert again.doc["data"]["id"] == data["id"]
+    assert again.doc["data"]["snapshot_id"] == data["snapshot_id"]
     assert again.doc["data"]["created"] is False
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
-    assert snapshot_leftovers(workspace) == [data["id"]]
+    assert snapshot_leftovers(workspace) == [data["snapshot_id"]]
 
     # The same content from a copied CSV file gets the same id.
     from core.data.sources import embedded_path
@@ -59,14 +59,14 @@ def test_embedded_snapshot_is_content_addressed_and_idempotent(workspace: Path) 
     third = run_factory(
         "data", "snapshot", str(copy), "--dataset", "weather", "--json", cwd=workspace
     )
-    assert third.doc["data"]["id"] == data["id"]
+    assert third.doc["data"]["snapshot_id"] == data["snapshot_id"]
 
     listed = run_factory("data", "list", "--json", cwd=workspace)
-    assert [s["id"] for s in listed.doc["data"]["snapshots"]] == [data["id"]]
-    shown = run_factory("data", "show", data["id"], "--json", cwd=workspace)
+    assert [s["snapshot_id"] for s in listed.doc["data"]["snapshots"]] == [data["snapshot_id"]]
+    shown = run_factory("data", "show", data["snapshot_id"], "--json", cwd=workspace)
     assert shown.doc["data"]["rows"] == 1461
     sql = run_factory("query", "SELECT id, rows FROM snapshots", "--json", cwd=workspace)
-    assert sql.doc["data"]["rows"] == [{"id": data["id"], "rows": 1461}]
+    assert sql.doc["data"]["rows"] == [{"id": data["snapshot_id"], "rows": 1461}]
     created_events = run_factory(
         "query",
         "SELECT count(*) AS n FROM events WHERE event = 'snapshot.created'",
@@ -82,7 +82,7 @@ def test_changed_content_gets_new_id(workspace: Path) -> None:
     ra = run_factory("data", "snapshot", str(a), "--dataset", "weather", "--json", cwd=workspace)
     rb = run_factory("data", "snapshot", str(b), "--dataset", "weather", "--json", cwd=workspace)
     assert ra.code == rb.code == 0
-    assert ra.doc["data"]["id"] != rb.doc["data"]["id"]
+    assert ra.doc["data"]["snapshot_id"] != rb.doc["data"]["snapshot_id"]
 
 
 def test_parquet_source(workspace: Path) -> None:
@@ -252,7 +252,7 @@ def test_user_dataset_several_rows_per_date(workspace: Path) -> None:
     from core.data.snapshots import load_snapshot
     from core.foundation.workspace import Workspace
 
-    frame = load_snapshot(Workspace(workspace), manifest["id"])
+    frame = load_snapshot(Workspace(workspace), manifest["snapshot_id"])
     assert frame["day"].is_monotonic_increasing
     assert list(frame["store"][:3]) == ["s1", "s2", "s3"]
 

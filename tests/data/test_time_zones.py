@@ -196,7 +196,7 @@ def test_the_embedded_weather_keeps_its_snapshot_id(tmp_path: Path) -> None:
     assert run_factory("init", str(root), "--json").code == 0
     ran = run_factory("data", "snapshot", "--dataset", "weather", "--json", cwd=root)
     assert ran.code == 0, ran.stdout
-    assert ran.doc["data"]["id"] == WEATHER_SNAPSHOT_ID
+    assert ran.doc["data"]["snapshot_id"] == WEATHER_SNAPSHOT_ID
     assert ran.doc["data"]["manifest"]["source_time_zone"] == {
         "offsets": "naive",
         "mode": "wall_clock",

@@ -43,12 +43,12 @@ def test_runs_lists_history_with_components_and_best(trained: dict[str, Any]) ->
         trained["temp"],
     }
     rain = [r for r in data["runs"] if r["model"] == "rain"]
-    best = max(rain, key=lambda r: r["primary"]["mean"])
+    best = max(rain, key=lambda r: r["primary_metric"]["mean"])
     assert data["best"]["rain"] == best["run_id"]
     assert rain[0]["components"]["features"] in ("weather_v1", "weather_v2")
     only = run_factory("runs", "temp", "--json", cwd=trained["root"]).doc["data"]
     assert [r["run_id"] for r in only["runs"]] == [trained["temp"]]
-    assert only["runs"][0]["primary"]["name"] == "mae"
+    assert only["runs"][0]["primary_metric"]["name"] == "mae"
     assert data["best"]["temp"] == trained["temp"] and only["best"] == {"temp": trained["temp"]}
     assert run_factory("runs", "snow", "--json", cwd=trained["root"]).code == 3
 
@@ -58,10 +58,10 @@ def test_show_accepts_a_prefix_and_returns_the_whole_report(trained: dict[str, A
     ran = run_factory("show", run_id[:6], "--full", "--json", cwd=trained["root"])
     assert ran.code == 0, ran.stderr
     stored = json.loads((trained["root"] / "reports" / f"{run_id}.json").read_text())
-    assert ran.doc["data"] == stored and ran.doc["schema"] == "factory.report/2"
+    assert ran.doc["data"] == stored and ran.doc["schema"] == "factory.report/3"
     # Without --full: everything but the bulk, which is summarised.
     brief = run_factory("show", run_id, "--json", cwd=trained["root"]).doc
-    assert brief["schema"] == "factory.show/2"
+    assert brief["schema"] == "factory.show/3"
     assert {k: v for k, v in brief["data"].items() if k not in ("curves", "predictions")} == {
         k: v for k, v in stored.items() if k not in ("curves", "predictions", "inputs")
     }
@@ -182,7 +182,7 @@ def test_check_features_passes_builtins(trained: dict[str, Any]) -> None:
 def test_status_shows_best_last_and_count(trained: dict[str, Any]) -> None:
     doc = run_factory("status", "--json", cwd=trained["root"]).doc
     rain = next(m for m in doc["data"]["models"] if m["name"] == "rain")
-    assert rain["runs"] == 2 and rain["interrupted"] == []
+    assert rain["run_count"] == 2 and rain["interrupted"] == []
     assert rain["best_run"]["run_id"] in (trained["rain_v1"], trained["rain_v2"])
     assert rain["last_run"]["run_id"] == trained["rain_v1"]
 

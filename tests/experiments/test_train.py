@@ -38,7 +38,7 @@ def test_report_holds_folds_metrics_curves_cost_and_reproducibility(
 ) -> None:
     root = trained["root"]
     r = report(root, trained["rain_v2"])
-    assert r["schema"] == "factory.report/2"
+    assert r["schema"] == "factory.report/3"
     assert r["model"] == "rain" and r["task"] == "classification"
     assert len(r["folds"]) == 4
     ends = [f["test"]["end"] for f in r["folds"]]
@@ -309,7 +309,7 @@ def test_sigkill_mid_run_leaves_nothing_half_written_and_next_train_completes(fr
     status = run_factory("status", "--json", cwd=fresh).doc
     rain = next(m for m in status["data"]["models"] if m["name"] == "rain")
     assert [i["run_id"] for i in rain["interrupted"]] == [run_id]
-    assert any(n.startswith("factory train rain") for n in status["next"])
+    assert any(n["command"].startswith("factory train rain") for n in status["next"])
     card = fresh / "cards" / "rain.md"
     assert not card.exists() or run_id not in card.read_text()
     again = run_factory("train", "rain", "--threads", "2", "--json", cwd=fresh)

@@ -70,7 +70,7 @@ def test_gate_promote_compare_override_rollback_history(ops: dict[str, Any]) -> 
         assert kinds == ["gate_failed"]
         over = run("promote", b, "--to", "staging", "--override", "field trial agreed with ops")
         assert over.code == 0 and over.doc["data"]["action"] == "override"
-        adr = Path(over.doc["data"]["adr"])
+        adr = root / over.doc["data"]["adr"]  # relative to the workspace
         assert adr.is_file() and "field trial agreed with ops" in adr.read_text()
     else:
         assert run("promote", b, "--to", "staging").code == 0
@@ -174,7 +174,7 @@ def test_status_shows_operations_and_stays_light(ops: dict[str, Any]) -> None:
         "import sys, json; from core.overview.status import workspace_status; from core.foundation.workspace import Workspace;"
         f"s = workspace_status(Workspace(__import__('pathlib').Path({str(ops['root'])!r})));"
         "m = s.to_dict()['models'][0];"
-        "print(json.dumps({'m': m, 'next': s.next, 'heavy': [x for x in ('pandas', 'evidently', 'catboost', 'duckdb') if x in sys.modules]}))"
+        "print(json.dumps({'m': m, 'next': [n.command for n in s.next], 'heavy': [x for x in ('pandas', 'evidently', 'catboost', 'duckdb') if x in sys.modules]}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True

@@ -38,21 +38,20 @@ def test_predict_logs_one_line_per_row_and_traces_back(ops: dict[str, Any]) -> N
     scores = pd.read_csv(root / "out.csv")
     assert len(scores) == 31 and scores["prediction"].between(0, 1).all()
     assert scores["date"].min().startswith("2015-12-01")
-    lines = read_lines(Path(data["log_file"]))
+    # Schema 2 (adrs/0015): the batch's own file, its record first, then a line per row.
+    record, *lines = read_lines(Path(data["log_file"]))
+    assert Path(data["log_file"]).name == f"{record['batch_id']}.jsonl"
+    assert record["kind"] == "batch" and record["v"] == 2 and record["mode"] == "batch"
+    assert record["run_id"] == a and record["tier"] == "prod" and record["latency_ms"] > 0
+    assert record["rows"] == 31 and record["inference"]["version"] == "rows_v1"
     assert len(lines) == 31
     assert {line["request_id"] for line in lines} == set(scores["request_id"])
     first = lines[0]
-    assert {
-        "ts",
-        "request_id",
-        "model",
-        "run_id",
-        "tier",
-        "latency_ms",
-        "input_hash",
-        "prediction",
-    } <= set(first)
-    assert first["run_id"] == a and first["tier"] == "prod" and first["latency_ms"] > 0
+    assert {"request_id", "batch_id", "row", "time", "entity", "input_hash", "prediction"} <= set(
+        first
+    )
+    assert first["batch_id"] == record["batch_id"] and first["entity"] == {}
+    assert first["time"] == "2015-12-01T00:00:00"
     assert len(first["input_hash"]) == 16
     exact = pd.read_csv(root / "out.csv", float_precision="round_trip")
     logged = {line["request_id"]: line["prediction"] for line in lines}
@@ -62,7 +61,7 @@ def test_predict_logs_one_line_per_row_and_traces_back(ops: dict[str, Any]) -> N
         "predict", "rain", "--input", "recent.csv", "--from", "2015-12-01", "--output", "out.csv"
     )
     assert again.doc["data"]["reused"] is True and again.doc["data"]["logged"] is False
-    assert len(read_lines(Path(data["log_file"]))) == 31
+    assert len(read_lines(Path(data["log_file"]))) == 32
     assert pd.read_csv(root / "out.csv").equals(scores)
 
     traced = run("trace", first["request_id"])
@@ -150,8 +149,10 @@ def test_new_data_check(ops: dict[str, Any]) -> None:
     frame = snapshot_frame(root, ops["snapshot"])
     frame[frame["date"] < "2015-06-01"].to_csv(root / "old.csv", index=False)
     frame[frame["date"] < "2015-06-10"].to_csv(root / "barely.csv", index=False)
-    old = run("data", "snapshot", "old.csv", "--dataset", "weather").doc["data"]["id"]
-    barely = run("data", "snapshot", "barely.csv", "--dataset", "weather").doc["data"]["id"]
+    old = run("data", "snapshot", "old.csv", "--dataset", "weather").doc["data"]["snapshot_id"]
+    barely = run("data", "snapshot", "barely.csv", "--dataset", "weather").doc["data"][
+        "snapshot_id"
+    ]
     champion = run("train", "rain", "--hparams", "tiny", "--snapshot", old).doc["data"]["run_id"]
     run("promote", champion, "--to", "staging", "--override", "t")
 
@@ -187,20 +188,27 @@ def test_log_lines_are_json_with_exact_numbers_hashes_and_null_for_nan() -> None
     infinity become null, and the row hash is pandas' 64-bit hash in 16 hex digits."""
     import numpy as np
 
-    from core.operations.predict import _log_lines, _row_hashes
+    from core.operations.predict import _row_hashes, batch_lines
 
     frame = pd.DataFrame({"a": [1.5, 2.5, -3.0, 4.0], "b": ["x", "y", "z", "w"]})
     hashes = _row_hashes(frame)
     expected = [f"{int(v):016x}" for v in pd.util.hash_pandas_object(frame, index=False)]
     assert [bytes(row).decode() for row in hashes] == expected
     predictions = np.array([0.1 + 0.2, np.nan, np.inf, 1e-300])
-    head = '{"model":"m\\"q","request_id":"'
-    data = bytes(
-        _log_lines(head, ["rq-a", "rq-b", "rq-c", "rq-d"], [3, 5, 7, 11], hashes, predictions)
+    times = pd.to_datetime(
+        ["2015-12-01 00:00", "2015-12-02 00:00", "2015-12-03 06:30", "2015-12-04 00:00"]
     )
+    entities = pd.DataFrame({"city": ['n"q', "s", "s", None], "n": [1, 2, 2, 3]})
+    ids = ["rq-a", "rq-b", "rq-c", "rq-d"]
+    data = bytes(batch_lines("b-x", ids, [3, 5, 7, 11], times, entities, hashes, predictions))
     lines = [json.loads(line) for line in data.decode().splitlines()]
     assert data.endswith(b"\n") and len(lines) == 4
     assert [line["prediction"] for line in lines] == [0.1 + 0.2, None, None, 1e-300]
     assert [line["row"] for line in lines] == [3, 5, 7, 11]
     assert [line["input_hash"] for line in lines] == expected
-    assert lines[0]["model"] == 'm"q' and lines[3]["request_id"] == "rq-d"
+    assert [line["time"] for line in lines] == [
+        "2015-12-01T00:00:00", "2015-12-02T00:00:00", "2015-12-03T06:30:00", "2015-12-04T00:00:00"
+    ]  # fmt: skip
+    assert lines[0]["entity"] == {"city": 'n"q', "n": 1}
+    assert lines[3]["entity"] == {"city": None, "n": 3}
+    assert {line["batch_id"] for line in lines} == {"b-x"} and lines[3]["request_id"] == "rq-d"

@@ -118,8 +118,10 @@ def test_predict_and_gate_refuse_code_changed_since_training(ops: dict[str, Any]
     logged = run("predict", "rain", "--input", "recent.csv", "--tier", "dev", "--run", run_id,
                  "--allow-changed")  # fmt: skip
     assert logged.code == 0, logged.stdout
-    lines = read_lines(Path(logged.doc["data"]["log_file"]))
-    assert lines and all(line["allowed_changes"] == ["features/mine_v1"] for line in lines)
+    record, *lines = read_lines(Path(logged.doc["data"]["log_file"]))  # schema 2: record first
+    assert lines and record["kind"] == "batch"
+    assert record["allowed_changes"] == ["features/mine_v1"]
+    assert logged.doc["data"]["allowed_changes"][0]["ref"] == "features/mine_v1"
 
     gate = run("gate", run_id, "--to", "staging")
     assert gate.code == 1, gate.stdout  # never an internal error
@@ -252,7 +254,7 @@ def test_runs_on_other_data_are_never_ranked_together(ops: dict[str, Any]) -> No
     run, root = ops["run"], ops["root"]
     frame = snapshot_frame(root, ops["snapshot"])
     frame[frame["date"] < "2015-01-01"].to_csv(root / "old.csv", index=False)
-    old = run("data", "snapshot", "old.csv", "--dataset", "weather").doc["data"]["id"]
+    old = run("data", "snapshot", "old.csv", "--dataset", "weather").doc["data"]["snapshot_id"]
     older = run("train", "rain", "--hparams", "tiny", "--snapshot", old)
     assert older.code == 0, older.stdout
     runs = run("runs", "rain").doc["data"]
@@ -268,7 +270,10 @@ def test_runs_on_other_data_are_never_ranked_together(ops: dict[str, Any]) -> No
     for item in why["data"]["runs"]:
         if item["baseline_run_id"]:
             assert item["verdict"] != "not comparable"
-    assert all("compare" not in n or older.doc["data"]["run_id"] not in n for n in why["next"])
+    assert all(
+        "compare" not in n["command"] or older.doc["data"]["run_id"] not in n["command"]
+        for n in why["next"]
+    )
 
 
 def test_a_fold_without_both_classes_is_flagged_and_counted_out(tmp_path: Path) -> None:
@@ -281,7 +286,7 @@ def test_a_fold_without_both_classes_is_flagged_and_counted_out(tmp_path: Path) 
     frame.loc[frame["date"] >= "2015-10-01", "precipitation"] = 0.0
     frame.to_csv(root / "dry.csv", index=False)
     dry = run_factory("data", "snapshot", "dry.csv", "--dataset", "weather", "--json", cwd=root)
-    snapshot = dry.doc["data"]["id"]
+    snapshot = dry.doc["data"]["snapshot_id"]
     trained = run_factory("train", "rain", "--hparams", "tiny", "--snapshot", snapshot,
                           "--json", cwd=root, env=ENV)  # fmt: skip
     assert trained.code == 0, trained.stdout
@@ -290,7 +295,7 @@ def test_a_fold_without_both_classes_is_flagged_and_counted_out(tmp_path: Path) 
     assert report["folds"][-1]["metrics"]["auc"] is None
     assert report["primary_metric"]["n"] == 3 and report["primary_metric"]["of"] == 4
     versus = report["baselines"]["versus_best"]
-    assert versus["test"]["skipped"] == 1 and versus["test"]["folds"] == 3
+    assert versus["test"]["skipped"] == 1 and versus["test"]["fold_count"] == 3
     shown = run_factory("runs", "rain", "--md", cwd=root)
     assert shown.code == 0
 

@@ -18,8 +18,8 @@ def test_new_list_show_supersede(ws: Workspace) -> None:
     assert first.code == 0, first.stderr
     data = first.doc["data"]
     assert data["number"] == 1 and data["status"] == "proposed"
-    path = Path(data["path"])
-    assert path.name == "0001-use-calendar-day-folds.md"
+    assert data["path"] == "adrs/0001-use-calendar-day-folds.md"  # relative to the workspace
+    path = ws.root / data["path"]
     text = path.read_text()
     for heading in (
         "# 0001. Use calendar-day folds",
@@ -103,7 +103,7 @@ def test_adr_links_are_written_listed_and_resolved(workspace: Path) -> None:
     assert made.doc["data"]["links"] == ["features/weather_v2", "rain"]
     listed = run_factory("adr", "list", "--json", cwd=workspace).doc["data"]["adrs"]
     assert listed[0]["links"] == ["features/weather_v2", "rain"]
-    text = Path(made.doc["data"]["path"]).read_text()
+    text = (workspace / made.doc["data"]["path"]).read_text()
     assert "- features/weather_v2\n- rain\n" in text
     bad = run_factory("adr", "new", "About nothing", "--link", "r-000000000000", "--json",
                       cwd=workspace)  # fmt: skip

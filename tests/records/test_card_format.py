@@ -120,7 +120,7 @@ def test_a_run_that_left_the_card_is_still_found_from_the_index(
                       created_at=_at(30)),
     )  # fmt: skip
     plan = next(p for p in read_card(ws, "rain").plans if p.plan_id == "p-v2")
-    assert plan.verdict is not None and plan.verdict["checks"][0]["baseline"] == "r-01"
+    assert plan.verdict is not None and plan.verdict["checks"][0]["run_a"] == "r-01"
 
 
 def test_the_cards_best_run_is_the_one_status_names(ws: Workspace, report_writer: Any) -> None:
@@ -138,7 +138,7 @@ def test_the_cards_best_run_is_the_one_status_names(ws: Workspace, report_writer
     assert card.meta["best_run"] == rain["best_run"]["run_id"] == "r-02"
     assert model_stats(ws, "rain")["best"]["run_id"] == "r-02"
     assert "best run: `r-02`" in card.body
-    assert rain["card"]["entries"] == 5
+    assert rain["card"]["run_count"] == 5
     index = card.meta["model-index"][0]["results"][0]["metrics"][0]
     assert "r-02" in index["name"]
 

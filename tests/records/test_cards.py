@@ -179,7 +179,7 @@ def test_expectation_threshold_and_beats(ws: Workspace, report_writer: Any) -> N
     assert plan.status == "trained" and plan.run_id == "r-new"
     assert plan.verdict is not None and plan.verdict["held"] is True
     beats = plan.verdict["checks"][0]
-    assert beats["baseline"] == "r-base" and beats["wins"] == 4
+    assert beats["run_a"] == "r-base" and beats["wins_b"] == 4
     assert beats["verdict"] == "better" and beats["method"] == "delong-folds"
     folds = [
         [
@@ -249,7 +249,7 @@ def test_beats_named_run_worse_and_minimize(ws: Workspace, report_writer: Any) -
     plan = get_plan(ws, "p-t")
     check = plan.verdict["checks"][0] if plan.verdict else {}
     assert plan.verdict is not None and plan.verdict["held"] is False
-    assert check["verdict"] == "worse" and check["wins"] == 0
+    assert check["verdict"] == "worse" and check["wins_b"] == 0
 
 
 def test_card_summary_reads_the_card_itself_with_no_cache(

@@ -19,7 +19,9 @@ def test_plan_defaults_validation_and_idempotence(ws: Workspace) -> None:
     assert plan["components"] == {
         "features": "weather_v1", "labels": "rain_tomorrow_v2", "hparams": "h1", "arch": "catboost_v1",
     }  # fmt: skip
-    assert f"factory train rain --plan {plan['plan_id']}" in first.doc["next"]
+    assert f"factory train rain --plan {plan['plan_id']}" in [
+        n["command"] for n in first.doc["next"]
+    ]
     again = run_factory(*args, cwd=ws.root)
     assert again.doc["data"]["plan_id"] == plan["plan_id"]
 
@@ -30,7 +32,9 @@ def test_plan_defaults_validation_and_idempotence(ws: Workspace) -> None:
     status = run_factory("status", "--json", cwd=ws.root)
     rain = next(m for m in status.doc["data"]["models"] if m["name"] == "rain")
     assert [p["plan_id"] for p in rain["open_plans"]] == [plan["plan_id"]]
-    assert f"factory train rain --plan {plan['plan_id']}" in status.doc["next"]
+    assert f"factory train rain --plan {plan['plan_id']}" in [
+        n["command"] for n in status.doc["next"]
+    ]
 
     unknown = run_factory(
         "plan", "rain", "--features", "weather_v9", "--intent", "x", "--json", cwd=ws.root

@@ -89,7 +89,7 @@ def test_plan_train_verdict_on_the_card(trained: dict[str, Any]) -> None:
         )
     ]
     check = plan.verdict["checks"][0]
-    assert check["baseline"] == trained["base"]
+    assert check["run_a"] == trained["base"]
     assert check["mean_delta"] == pytest.approx(sum(deltas) / len(deltas), abs=1e-6)
     # beats best: holds on better, fails on worse, cannot be told on inconclusive.
     assert plan.verdict["held"] is {"better": True, "worse": False}.get(check["verdict"])
@@ -200,9 +200,20 @@ def test_effects_from_one_factor_pairs(trained: dict[str, Any]) -> None:
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
+    from core.foundation.workspace_init import init_workspace
+
     target = tmp_path / "demo"
-    ran = run_factory("demo", str(target), "--json", cwd=tmp_path, env=ENV, timeout=300)
+    outer = tmp_path / "outer"  # run from inside another workspace: it must not log the demo
+    init_workspace(outer)
+    ran = run_factory("demo", str(target), "--json", cwd=outer, env=ENV, timeout=300)
     assert ran.code == 0, ran.stderr
+    assert not list(outer.glob("logs/events/**/*.jsonl"))
+    logged = [
+        json.loads(line)
+        for path in target.glob("logs/events/**/*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert any(e.get("event") == "command" and e.get("command") == "demo" for e in logged)
     assert ran.stdout.lstrip().startswith("{")  # narration stays on stderr
     assert "demo: snapshot" in ran.stderr
     data = ran.doc["data"]
@@ -213,15 +224,16 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert all(r["expectation"] is not None for r in runs)
     assert {c["model"] for c in data["comparisons"]} == {"rain", "temp"}
     assert data["effects"]["rain"] and data["effects"]["temp"]
-    assert Path(data["adr"]).is_file()
-    assert "factory status" in ran.doc["next"]
+    assert data["adr"].startswith("adrs/") and (target / data["adr"]).is_file()
+    # The demo's suggestions name its workspace, so they run from the folder it ran in.
+    assert f"factory --workspace {target} status" in [n["command"] for n in ran.doc["next"]]
     for model in ("rain", "temp"):
         card = (target / "cards" / f"{model}.md").read_text()
         assert "weather_v2 against weather_v1" in card
     status = run_factory("status", "--json", cwd=target)
     assert status.code == 0
     rain = next(m for m in status.doc["data"]["models"] if m["name"] == "rain")
-    assert rain["next_ideas"] and rain["card"]["entries"] == 4
+    assert rain["next_ideas"] and rain["card"]["run_count"] == 4
 
     again = run_factory("demo", str(target), "--json", cwd=tmp_path, env=ENV, timeout=300)
     assert again.code == 0, again.stderr

@@ -30,7 +30,7 @@ ID_FRAGMENTS = re.compile(r"(?<![\w/.-])(?:r|p|ds|gate|drift|pit|newdata|al|b|n|
 """Anything that starts like an id (not inside a file name); in an output each must be a
 whole id: an id cut with `…` or folded over two lines cannot be pasted."""
 LEFT_OUT: dict[str, dict[str, str]] = {
-    "factory.runs/1": {
+    "factory.runs/2": {
         "plan_id": "the table holds what `factory compare` needs; `factory show` has the rest",
         "snapshot_id": "the table holds what `factory compare` needs; `factory show` has the rest",
     },

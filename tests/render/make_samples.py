@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.render.envelope import ENVELOPE
 from tests.conftest import run_factory
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -90,6 +91,54 @@ def weather_csv(path: Path, *, extra_month: bool = False, broken: bool = False) 
         frame.loc[5, "weather"] = "[hail]"
     frame.to_csv(path, index=False)
     return path
+
+
+def serve_samples(rec: Recorder, ws: Path, scored: Path) -> None:
+    """`factory serve` for real (a subprocess on a free port, a few requests, SIGTERM), then
+    `serve check --url` against it and `perf` over what it logged."""
+    import os
+    import signal
+    import subprocess
+    import threading
+
+    import httpx
+    import pandas as pd
+
+    from tests.conftest import FACTORY, REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), **PINNED, "FACTORY_NOW": "2026-11-20T10:47:00Z"}
+    env.pop("FACTORY_WORKSPACE", None)
+    proc = subprocess.Popen(
+        [*FACTORY, "serve", "--port", "0", "--json"],
+        cwd=ws,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    for line in proc.stderr:
+        if "serving on " in line:
+            url = line.split("serving on ", 1)[1].split()[0]
+            break
+    if not url:
+        proc.kill()
+        raise SystemExit("factory serve did not start")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()
+    rows = pd.read_csv(scored).tail(6).to_dict("records")
+    with httpx.Client(base_url=url, timeout=60) as client:
+        served = client.get("/v1/health").json()["models"]["rain"]
+        path = "/v1/rain/predict" if served["prod"] else "/v1/rain/staging/predict"
+        for start in range(0, 6, 2):
+            answer = client.post(path, json={"rows": rows[start : start + 2]})
+            assert answer.status_code == 200, answer.text
+    rec.keep(rec.run("serve", "check", "rain", "--url", url, now="2026-11-20T10:48:00Z"))
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    rec.keep(json.loads(out))
+    rec.keep(rec.run("perf", "rain", now="2026-11-20T10:49:00Z"))
 
 
 def main() -> None:
@@ -190,7 +239,7 @@ def main() -> None:
             "snapshot",
             str(weather_csv(tmp / "weather-2016.csv", extra_month=True)),
             now="2026-11-20T10:19:00Z",
-        )["data"]["id"]
+        )["data"]["snapshot_id"]
         drift_run = run_factory(
             "drift",
             "rain",
@@ -226,6 +275,9 @@ def main() -> None:
             )
         )
         rec.keep(rec.run("query", "--tables", now="2026-11-20T10:26:30Z"), "query-tables")
+        rec.keep(rec.run("export", "tables", now="2026-11-20T10:26:40Z"))
+        ddl = ("export", "ddl", "--engine", "athena", "--location", "s3://bucket/factory")
+        rec.keep(rec.run(*ddl, now="2026-11-20T10:26:50Z"))
         rec.keep(
             rec.run(
                 "plan",
@@ -290,7 +342,10 @@ def main() -> None:
         # A clone without the model file: rebuild retrains it and checks it against the report.
         shutil.rmtree(ws / "artifacts" / rain_h2)
         rec.keep(rec.run("rebuild", rain_h2, now="2026-11-20T10:45:00Z"))
+        rec.keep(rec.run("compact", now="2026-11-21T10:46:00Z"))
+        serve_samples(rec, ws, tmp / "weather.csv")
         tui = {
+            "envelope": ENVELOPE,
             "ok": True,
             "command": "tui",
             "schema": "factory.tui/1",
@@ -303,6 +358,10 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     for file, schema in sorted(rec.written.items()):
         print(f"{file:28} {schema}", file=sys.stderr)
+    # Rollouts, jobs, MCP, feedback and sunset need workspaces of their own.
+    from tests.render import make_samples_loop
+
+    make_samples_loop.main()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def test_markdown_shows_every_id_whole(name: str) -> None:
 
 
 def test_runs_at_80_columns_keeps_the_ids_compare_needs() -> None:
-    doc = SAMPLES["runs-1"]
+    doc = SAMPLES["runs-2"]
     output = rich_output(doc["schema"], doc["data"], 80)
     for run in doc["data"]["runs"]:
         assert run["run_id"] in output

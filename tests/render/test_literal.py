@@ -64,10 +64,13 @@ def test_generic_layout_shows_keys_and_values_literally() -> None:
         "rows": [{"[col]": "[cell]", "n": 1}, {"[col]": "[/cell]", "n": 2}],
         "nested": {"[inner]": ["[a]", "[b]"]},
     }
-    shown = _print(rich_text.render, "x", "factory.unknown/1", data, ["factory x [--flag]"])
+    from core.foundation.suggest import Next
+
+    step = Next("factory x [--flag]", "because [bold]reasons[/bold]")
+    shown = _print(rich_text.render, "x", "factory.unknown/1", data, [step])
     for words in ("[key]", "[value] and [/x]", "[col]", "[cell]", "[/cell]", "[inner]", "[a], [b]"):
         assert words in shown
-    assert "factory x [--flag]" in shown
+    assert "factory x [--flag]" in shown and "because [bold]reasons[/bold]" in shown
 
 
 def test_the_dashboard_tables_show_strings_literally() -> None:
@@ -84,8 +87,8 @@ def test_the_dashboard_tables_show_strings_literally() -> None:
 BRACKETED = {
     "plan-1": "does depth help [without lags]?",
     "note-1": "deeper trees help [a little]",
-    "rollback-1": "[sample] the newer one regressed",
-    "adr-1": "Score [rain] by AUC",
+    "rollback-2": "[sample] the newer one regressed",
+    "adr-2": "Score [rain] by AUC",
     "validate-1": "[hail]",
     "card-1": "does depth help [without lags]?",
 }

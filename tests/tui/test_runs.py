@@ -119,5 +119,7 @@ async def test_a_run_trained_while_the_app_is_open_appears(
         await pilot.press("o")
         await wait_for(
             pilot,
-            lambda: next(m for m in app.screen.shown["models"] if m["name"] == "rain")["runs"] == 3,
+            lambda: (
+                next(m for m in app.screen.shown["models"] if m["name"] == "rain")["run_count"] == 3
+            ),
         )

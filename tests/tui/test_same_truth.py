@@ -38,15 +38,15 @@ async def test_overview_shows_what_status_json_says(make_app: Any, tui_ws: Works
     assert {k: v for k, v in shown.items() if k != "next"} == doc["data"]
     assert shown["next"] == doc["next"]
     for model in doc["data"]["models"]:
-        assert model["name"] in text and model["primary_metric"] in text
+        assert model["name"] in text and model["metric"] in text
     for dataset in doc["data"]["datasets"]:
         assert dataset["source"] in text
     assert len(doc["data"]["recent_sessions"]) == 2
     for session in doc["data"]["recent_sessions"]:
         row = next(line for line in text.splitlines() if session["session_id"] in line)
-        assert f" {session['events']} " in row
-    for command in doc["next"]:
-        assert command in text
+        assert f" {session['event_count']} " in row
+    for step in doc["next"]:
+        assert step["command"] in text
 
 
 async def test_history_shows_what_history_json_says(make_app: Any, tui_ws: Workspace) -> None:
@@ -145,7 +145,7 @@ async def test_runs_table_shows_what_runs_json_says(make_app: Any, tui_ws: Works
     by_id = {row[0]: row for row in cells}
     for run in doc["data"]["runs"]:
         row = by_id[run["run_id"]]
-        primary = run["primary"]
+        primary = run["primary_metric"]
         assert row[3:6] == (
             primary["name"],
             fmt.number(primary["mean"]),
@@ -261,5 +261,5 @@ async def test_overview_shows_gates_tiers_and_drift_as_status_json(
     drift_line = next(line for line in text.splitlines() if rain["drift"]["drift_id"] in line)
     verdict = "DRIFT" if rain["drift"]["drift_detected"] else "no drift"
     assert verdict in drift_line
-    assert f"{rain['drift']['drifted']}/{rain['drift']['columns']} columns" in drift_line
+    assert f"{rain['drift']['drifted_count']}/{rain['drift']['column_count']} columns" in drift_line
     assert "gate_id=" not in text and "drift_id=" not in text

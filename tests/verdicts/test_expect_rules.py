@@ -130,13 +130,13 @@ def test_beats_holds_when_the_run_is_better_than_the_run_named() -> None:
     verdict = _check("beats r-bad", GOOD, {"r-bad": BAD})
     assert (verdict.held, verdict.reason) == (True, "held")
     check = verdict.checks[0]
-    assert (check["clause"], check["held"], check["baseline"], check["verdict"]) == (
+    assert (check["clause"], check["held"], check["run_a"], check["verdict"]) == (
         "beats r-bad",
         True,
         "r-bad",
         "better",
     )
-    assert (check["method"], check["wins"], check["folds"]) == ("diebold-mariano", 3, 3)
+    assert (check["method"], check["wins_b"], check["fold_count"]) == ("diebold-mariano", 3, 3)
     assert check["mean_delta"] < 0 and len(check["interval"]) == 2
     assert check["reason"].startswith("better: Diebold-Mariano")
 
@@ -172,7 +172,7 @@ def test_beats_without_anything_to_beat_cannot_be_checked() -> None:
     assert verdict.checks == [
         {
             "clause": "beats best",
-            "baseline": None,
+            "run_a": None,
             "held": None,
             "reason": "no earlier run to compare with",
         }

@@ -6,13 +6,14 @@ stand-in with that one attribute is all the workspace they need."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from core.experiments.report import RunReport
-from core.foundation.config import GateConfig
+from core.foundation.config import CostConfig, GateConfig
 from core.operations import gates
 from core.operations.gates import (
     Criterion,
@@ -32,7 +33,12 @@ SETTINGS = GateConfig(
 
 def _ws(**settings: Any) -> Any:
     config = GateConfig(**{**SETTINGS.__dict__, **settings})
-    return SimpleNamespace(config=SimpleNamespace(gates={"staging": config}))
+    # No inference log (the folder does not exist): gates judge on the recorded figures.
+    return SimpleNamespace(
+        config=SimpleNamespace(gates={"staging": config}, cost=CostConfig()),
+        root=Path("/nonexistent-factory-workspace"),
+        inference_dir=Path("/nonexistent-factory-workspace/logs/inference"),
+    )
 
 
 # --- the small rules -----------------------------------------------------------------------
@@ -216,7 +222,8 @@ def test_latency_within_the_ratio_of_the_recorded_incumbent_passes() -> None:
         1.10,
         True,
         "p95 2.200 ms vs incumbent r-inc 2.000 ms (as recorded at training time (an artifact is "
-        "missing or the code changed))",
+        "missing or the code changed); live figures need 100 logged online predictions of each "
+        "run)",
     )
     slower = gates._latency(_ws(), _latency(2.3), _latency(2.0), "staging", False)
     assert (slower.value, slower.passed) == (pytest.approx(1.15), False)
@@ -237,7 +244,8 @@ def test_latency_measured_side_by_side_is_preferred_when_the_code_is_unchanged(
     assert (made.value, made.passed) == (1.5, False)
     assert (
         made.note
-        == "p95 3.000 ms vs incumbent r-inc 2.000 ms (measured now, interleaved, one row per call)"
+        == "p95 3.000 ms vs incumbent r-inc 2.000 ms (measured now, interleaved, one row per call; "
+        "live figures need 100 logged online predictions of each run)"
     )
     assert calls == [(workspace, _latency(1.0), _latency(1.0))]
     assert gates._latency(_ws(), _latency(1.0), _latency(1.0), "staging", False).passed
@@ -248,7 +256,7 @@ def test_latency_without_an_incumbent_passes_and_without_numbers_fails() -> None
     assert gates._latency(_ws(), _latency(1.5), None, "staging", True) == Criterion(
         "latency_p95", None, 1.10, True, "no incumbent: nothing to compare with (p95 1.500 ms)"
     )
-    assert gates._latency(_ws(), {}, None, "staging", True).note == (
+    assert gates._latency(_ws(), {"run_id": "r-new"}, None, "staging", True).note == (
         "no incumbent: nothing to compare with"
     )
     lacking = Criterion("latency_p95", None, 1.10, False, "a report lacks latency.p95_ms")
@@ -264,14 +272,18 @@ def test_latency_without_an_incumbent_passes_and_without_numbers_fails() -> None
 
 
 def test_cost_within_the_budget_passes_and_above_it_fails() -> None:
-    cost = {"cost": {"per_1000_predictions": 0.01, "currency": "EUR"}}
+    cost = {"run_id": "r-new", "cost": {"per_1000_predictions": 0.01, "currency": "EUR"}}
     assert gates._cost(_ws(), cost, "staging") == Criterion(
-        "cost_per_1000", 0.01, 0.01, True, "EUR per 1,000 predictions"
-    )
-    dear = {"cost": {"per_1000_predictions": 0.011}}
+        "cost_per_1000", 0.01, 0.01, True,
+        "EUR per 1,000 predictions (at training time; live figures need 100 logged online "
+        "predictions)",
+    )  # fmt: skip
+    dear = {"run_id": "r-new", "cost": {"per_1000_predictions": 0.011}}
     assert gates._cost(_ws(), dear, "staging") == Criterion(
-        "cost_per_1000", 0.011, 0.01, False, " per 1,000 predictions"
-    )
+        "cost_per_1000", 0.011, 0.01, False,
+        " per 1,000 predictions (at training time; live figures need 100 logged online "
+        "predictions)",
+    )  # fmt: skip
     lacking = Criterion(
         "cost_per_1000", None, 0.01, False, "the report lacks cost.per_1000_predictions"
     )
@@ -280,7 +292,7 @@ def test_cost_within_the_budget_passes_and_above_it_fails() -> None:
         {"cost": {"per_1000_predictions": "cheap"}},
         {"cost": {"per_1000_predictions": math.inf}},
     ):
-        assert gates._cost(_ws(), report_cost, "staging") == lacking
+        assert gates._cost(_ws(), {"run_id": "r-new", **report_cost}, "staging") == lacking
 
 
 def test_numbers_shown_in_notes_are_finite_numbers_only() -> None:

@@ -107,7 +107,7 @@ def test_a_paired_test_serialises_every_field_under_its_own_name() -> None:
         "correction": 0.9,
         "value_a": 1.5,
         "value_b": 1.25,
-        "folds": 3,
+        "fold_count": 3,
         "skipped": 1,
         "note": "why",
     }

@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from core.foundation.suggest import Next
+from core.render.rich_text import next_line
 from core.render.words import model_fields
 from tui import data
 from tui import format as fmt
@@ -22,7 +24,7 @@ def model_block(model: dict[str, Any]) -> RenderableType:
     title = Text.assemble(
         (model["name"], "bold"),
         f"  {model.get('task', '')} on {model.get('dataset', '')}, ",
-        f"{model.get('primary_metric', '')} ({model.get('direction', '')})",
+        f"{model.get('metric', '')} ({model.get('direction', '')})",
     )
     fields, hint = model_fields(model)
     parts: list[RenderableType] = [title]
@@ -64,8 +66,8 @@ class OverviewScreen(FactoryScreen):
                     [
                         d["name"],
                         d["source"],
-                        d["snapshots"],
-                        d.get("latest_snapshot") or "-",
+                        d["snapshot_count"],
+                        d.get("latest_snapshot_id") or "-",
                         d.get("latest_rows"),
                         " .. ".join(d.get("latest_time_range") or []) or "-",
                     ]
@@ -83,7 +85,7 @@ class OverviewScreen(FactoryScreen):
                         s["session_id"],
                         fmt.when(s["started"]),
                         fmt.when(s["ended"]),
-                        s["events"],
+                        s["event_count"],
                         s["commands"],
                     ]
                     for s in status.get("recent_sessions", [])
@@ -92,5 +94,5 @@ class OverviewScreen(FactoryScreen):
             )
         )
         self.query_one("#next", Static).update(
-            stack(heading("Next"), *(Text(f"  {cmd}") for cmd in status.get("next", [])))
+            stack(heading("Next"), *(next_line(Next.of(n)) for n in status.get("next", [])))
         )

@@ -64,7 +64,7 @@ class RunRow:
     @classmethod
     def of(cls, run: dict[str, Any], best: bool = False) -> RunRow:
         components = run.get("components") or {}
-        primary = run.get("primary") or {}
+        primary = run.get("primary_metric") or {}
         ordered = sorted(components.items(), key=_component_order) if components else ()
         when = run.get("finished_at") or run.get("created_at")
         baseline = run.get("baseline") or {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
 from core.foundation.errors import ExitCode
+from core.foundation.suggest import Next, factory, high, low
 
 DATASET_ARG = arg("--dataset", help="dataset name from factory.toml (default: the only one)")
 
@@ -13,7 +14,7 @@ DATASET_ARG = arg("--dataset", help="dataset name from factory.toml (default: th
 @command(
     "data snapshot",
     help="validate a dataset source and store an immutable snapshot (ds-<hash>)",
-    schema="factory.data.snapshot/1",
+    schema="factory.data.snapshot/2",
     args=[
         arg(
             "source",
@@ -30,16 +31,37 @@ def data_snapshot(ctx: Context) -> Reply:
     result = create_snapshot(ctx.workspace, ctx.args.dataset, ctx.args.source)
     dataset = result.manifest["dataset"]
     models = [m.name for m in ctx.workspace.config.models.values() if m.dataset == dataset]
-    next_commands = [f"factory data show {result.id}"]
-    next_commands += [f"factory train {m} --snapshot {result.id}" for m in models]
+    next_commands = [_use_snapshot(ctx, m, result.id) for m in models]
+    next_commands.append(
+        low(factory("data", "show", result.id), "its rows, columns, time range and schema")
+    )
     return Reply(result, next=next_commands)
+
+
+def _use_snapshot(ctx: Context, model: str, snapshot: str) -> Next:
+    """A model with a best run on older data: does the new data alone help it? Else: train
+    on the snapshot."""
+    from core.experiments.index import best_run
+
+    best = best_run(ctx.workspace, model)
+    if best is not None and best.snapshot_id not in (None, snapshot):
+        return Next(
+            factory("check", "new-data", model, "--snapshot", snapshot),
+            f"does {snapshot} alone help {model}? retrains {best.run_id}'s recipe on it and "
+            "scores the newest window",
+        )
+    return Next(
+        factory("train", model, "--snapshot", snapshot),
+        f"a {model} run on {snapshot} with its factory.toml components",
+    )
 
 
 @command(
     "data list",
     help="list stored snapshots, newest last",
-    schema="factory.data.list/1",
+    schema="factory.data.list/2",
     args=[DATASET_ARG],
+    mutating=False,
 )
 def data_list(ctx: Context) -> Reply:
     from core.data.snapshots import dataset_config, list_manifests
@@ -47,37 +69,41 @@ def data_list(ctx: Context) -> Reply:
     name = ctx.args.dataset
     if name is not None:
         dataset_config(ctx.workspace, name)
-    rows = [
-        {
-            "id": m["id"],
-            "dataset": m["dataset"],
-            "rows": m["rows"],
-            "time_range": m["time_range"],
-            "schema_version": m.get("schema_version"),
-            "source": m.get("source"),
-            "created_at": m.get("created_at"),
-        }
-        for m in list_manifests(ctx.workspace, name)
-    ]
+    from core.data.manifests import SnapshotList
+
+    listed = SnapshotList.of(list_manifests(ctx.workspace, name))
+    rows = listed.snapshots
     next_commands = (
-        [f"factory data show {rows[-1]['id']}"]
+        [low(factory("data", "show", rows[-1]["snapshot_id"]), "the newest snapshot in full")]
         if rows
-        else [f"factory data snapshot --dataset {d}" for d in ctx.workspace.config.datasets]
+        else [
+            high(
+                factory("data", "snapshot", "--dataset", d),
+                f"no snapshot of {d} yet: stores the immutable copy runs train on",
+            )
+            for d in ctx.workspace.config.datasets
+            if name in (None, d)
+        ]
     )
-    return Reply({"snapshots": rows, "count": len(rows)}, next=next_commands)
+    return Reply(listed, next=next_commands)
 
 
 @command(
     "data show",
     help="describe one snapshot: source, rows, columns, dtypes, time range, schema",
-    schema="factory.data.show/1",
+    schema="factory.data.show/2",
     args=[arg("id", help="snapshot id (ds-...)")],
+    mutating=False,
 )
 def data_show(ctx: Context) -> Reply:
+    from core.data.manifests import ManifestView
     from core.data.snapshots import get_manifest
 
     manifest: dict[str, Any] = get_manifest(ctx.workspace, ctx.args.id)
-    return Reply(manifest, next=['factory query "SELECT * FROM snapshots"'])
+    return Reply(
+        ManifestView(manifest),
+        next=[low('factory query "SELECT * FROM snapshots"', "every snapshot as one SQL table")],
+    )
 
 
 @command(
@@ -85,6 +111,7 @@ def data_show(ctx: Context) -> Reply:
     help="check a CSV or Parquet file against a dataset's schema, storing nothing",
     schema="factory.validate/1",
     args=[arg("source", help="CSV or Parquet file"), DATASET_ARG],
+    mutating=False,
 )
 def validate(ctx: Context) -> Reply:
     from core.data.snapshots import validate_only
@@ -92,10 +119,23 @@ def validate(ctx: Context) -> Reply:
     report = validate_only(ctx.workspace, ctx.args.dataset, ctx.args.source)
     dataset = report.dataset
     if report.ok:
-        return Reply(report, next=[f"factory data snapshot {ctx.args.source} --dataset {dataset}"])
+        return Reply(
+            report,
+            next=[
+                Next(
+                    factory("data", "snapshot", ctx.args.source, "--dataset", dataset),
+                    "the file fits the schema: store it as an immutable snapshot",
+                )
+            ],
+        )
     return Reply(
         report,
-        next=[f"factory validate {ctx.args.source} --dataset {dataset}"],
+        next=[
+            low(
+                factory("validate", ctx.args.source, "--dataset", dataset),
+                "once the rows and columns at fault are fixed: checks the file again",
+            )
+        ],
         exit_code=ExitCode.CHECK_FAILED,
     )
 

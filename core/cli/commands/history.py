@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
 from core.foundation.errors import UsageError
+from core.foundation.suggest import Next, factory, low
 
 DEFAULT_SINCE = "7d"
 
@@ -32,6 +33,7 @@ DEFAULT_SINCE = "7d"
             "--session shows 200",
         ),
     ],
+    mutating=False,
 )
 def history(ctx: Context) -> Reply:
     from core.foundation.timeparse import resolve_range
@@ -53,12 +55,28 @@ def history(ctx: Context) -> Reply:
         limit=args.limit or None,
         lines=lines,
     )
-    follow: list[str] = []
+    follow: list[Next] = []
     if result.sessions and not args.session:
-        follow.append(f"factory history --session {result.sessions[0].session_id}")
+        newest = result.sessions[0].session_id
+        follow.append(
+            Next(
+                factory("history", "--session", newest),
+                f"the newest session {newest} whole, every line",
+            )
+        )
     if not args.all and result.hidden:
-        follow.append("factory history --all")
-    follow.append('factory query "SELECT event, count(*) AS n FROM events GROUP BY event"')
+        follow.append(
+            low(
+                factory("history", "--all"),
+                f"also the {result.hidden} read-only commands hidden here",
+            )
+        )
+    follow.append(
+        low(
+            'factory query "SELECT event, count(*) AS n FROM events GROUP BY event"',
+            "how often each kind of event happened, as SQL",
+        )
+    )
     return Reply(result, next=follow)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from core.cli.registry import Context, Reply, arg, command
 from core.flows.refs import resolve_run
 from core.foundation.errors import ExitCode
+from core.foundation.suggest import Next, factory, high, low
 
 
 @command(
@@ -51,16 +52,44 @@ def drift(ctx: Context) -> Reply:
         features_version=a.features,
     )
     if result.drift_detected:
-        return Reply(
-            result,
-            next=[
-                f"open {result.html_path}",
-                "factory alerts",
-                f"factory train {a.model} --snapshot NEW_SNAPSHOT",
-            ],
-            exit_code=ExitCode.CHECK_FAILED,
+        return Reply(result, next=_after_drift(result), exit_code=ExitCode.CHECK_FAILED)
+    return Reply(
+        result,
+        next=[
+            low(
+                factory("status"),
+                f"no drift in {result.drifted_count} of {result.column_count} columns: what "
+                "else is pending",
+            )
+        ],
+    )
+
+
+def _after_drift(result: Any) -> list[Next]:
+    """Drift found: does retraining on the drifted data help (when it is a newer snapshot
+    than the reference's), and the alert it raised."""
+    steps: list[Next] = []
+    current = str((result.current or {}).get("id") or "")
+    trained_on = (result.reference or {}).get("snapshot_id")
+    if (
+        result.reference.get("kind") == "run"
+        and current.startswith("ds-")
+        and current != trained_on
+    ):
+        steps.append(
+            high(
+                factory("check", "new-data", result.model, "--snapshot", current),
+                f"the data moved: does {result.reference.get('id')}'s recipe retrained on "
+                f"{current} score better on the newest window?",
+            )
         )
-    return Reply(result, next=[f"open {result.html_path}", "factory status"])
+    steps.append(
+        Next(
+            factory("alerts", "--model", result.model),
+            f"drift raised an alert for {result.model}: what is open and how to look into it",
+        )
+    )
+    return steps
 
 
 def _serving(ws: Any, model: str) -> str:
@@ -93,6 +122,7 @@ def _serving(ws: Any, model: str) -> str:
         ),
     ],
     mutating=True,
+    background=True,
 )
 def gate(ctx: Context) -> Reply:
     from core.operations.gates import evaluate_gate
@@ -104,21 +134,46 @@ def gate(ctx: Context) -> Reply:
         retrain=not ctx.args.no_retrain,
     )
     if result.passed:
-        return Reply(result, next=[f"factory promote {result.run_id} --to {result.tier}"])
+        return Reply(
+            result,
+            next=[
+                high(
+                    factory("promote", result.run_id, "--to", result.tier),
+                    f"gate {result.gate_id} passed and is current: moves {result.run_id} "
+                    f"into {result.tier}",
+                )
+            ],
+        )
+    following: list[Next]
     if result.incumbent == result.run_id:
         # It already holds the tier: there is nothing to compare it with.
-        following = [f"factory tiers {result.model}", f"factory runs {result.model}"]
+        following = [
+            Next(factory("tiers", result.model), f"{result.run_id} already holds {result.tier}"),
+            low(factory("runs", result.model), f"{result.model}'s runs, to pick another one"),
+        ]
     elif result.incumbent:
-        following = [f"factory compare {result.incumbent} {result.run_id}"]
+        # The incumbent first: `compare A B` says how B (the challenger) does against A.
+        following = [
+            Next(
+                factory("compare", result.incumbent, result.run_id),
+                f"how {result.run_id} does against {result.tier}'s {result.incumbent}, fold "
+                "by fold and row by row",
+            )
+        ]
     else:
-        following = [f"factory show {result.run_id}"]
+        following = [
+            Next(
+                factory("show", result.run_id),
+                f"{result.run_id}'s metrics and baselines behind the failed criteria",
+            )
+        ]
     return Reply(result, next=following, exit_code=ExitCode.CHECK_FAILED)
 
 
 @command(
     "promote",
     help="move a run into staging or prod (needs a passing, current gate verdict)",
-    schema="factory.promote/1",
+    schema="factory.promote/2",
     args=[
         arg("run", help="run id (or a unique prefix)"),
         arg("--to", dest="tier", required=True, choices=["staging", "prod"], help="target tier"),
@@ -139,18 +194,44 @@ def promote(ctx: Context) -> Reply:
         ctx.args.tier,
         override=ctx.args.override,
     )
-    next_commands = [f"factory tiers {result.model}"]
-    if result.tier == "staging":
-        next_commands.insert(0, f"factory gate {result.run_id} --to prod")
-    else:
-        next_commands.insert(0, f"factory predict {result.model} --input FILE --tier prod")
+    next_commands = [
+        low(factory("tiers", result.model), f"who holds each tier of {result.model} now")
+    ]
+    if result.tier == "staging" and result.run_id:
+        next_commands.insert(
+            0,
+            Next(
+                factory("gate", result.run_id, "--to", "prod"),
+                f"{result.run_id} holds staging: the prod gate says whether it may replace prod",
+            ),
+        )
+    elif result.tier == "prod":
+        next_commands += _score_with(ctx, result.model, "prod")
     return Reply(result, next=next_commands)
+
+
+def _score_with(ctx: Context, model: str, tier: str) -> list[Next]:
+    """A `predict` that runs as written: the tier scores the newest snapshot of the model's
+    data (a file on disk); none when no snapshot is here (a fresh clone before `pull`)."""
+    from core.operations.common import model_config, newest_snapshot_id
+
+    ws = ctx.workspace
+    snapshot = newest_snapshot_id(ws, model_config(ws, model).dataset)
+    data = ws.snapshots_dir / snapshot / "data.parquet" if snapshot else None
+    if data is None or not data.is_file():
+        return []
+    return [
+        Next(
+            factory("predict", model, "--input", str(data), "--tier", tier),
+            f"{tier} scores the newest snapshot {snapshot}: each prediction logged and traceable",
+        )
+    ]
 
 
 @command(
     "rollback",
     help="put the previous champion of a tier back",
-    schema="factory.rollback/1",
+    schema="factory.rollback/2",
     args=[
         arg("model", help="model name"),
         arg("--reason", required=True, help="why (recorded in the card, the events and an alert)"),
@@ -167,7 +248,19 @@ def rollback(ctx: Context) -> Reply:
     from core.operations.tiers import rollback as do_rollback
 
     result = do_rollback(ctx.workspace, ctx.args.model, ctx.args.reason, ctx.args.tier)
-    return Reply(result, next=[f"factory tiers {result.model}", "factory alerts"])
+    return Reply(
+        result,
+        next=[
+            Next(
+                factory("tiers", result.model),
+                f"{result.tier} holds {result.run_id} again: the tiers and their history",
+            ),
+            low(
+                factory("alerts", "--model", result.model),
+                "the rollback raised an alert: what is open for this model",
+            ),
+        ],
+    )
 
 
 @command(
@@ -182,6 +275,7 @@ def rollback(ctx: Context) -> Reply:
             help="a past moment: 2026-11-20, yesterday, 3d, 2026-11-20T14:00Z",
         ),
     ],
+    mutating=False,
 )
 def tiers(ctx: Context) -> Reply:
     from core.operations.tier_state import tiers_at
@@ -189,8 +283,8 @@ def tiers(ctx: Context) -> Reply:
     result = tiers_at(ctx.workspace, ctx.args.model, ctx.args.at)
     return Reply(
         result,
-        next=[f"factory predict {result.model} --input FILE --tier prod"]
-        if result.tiers.get("prod")
+        next=_score_with(ctx, result.model, "prod")
+        if result.tiers.get("prod") and not ctx.args.at
         else [],
     )
 
@@ -250,12 +344,21 @@ def predict(ctx: Context) -> Reply:
         allow_changed=a.allow_changed,
     )
     next_commands = (
-        [f"factory trace {result.first_request_id}"]
+        [
+            Next(
+                factory("trace", result.first_request_id),
+                f"where prediction {result.first_request_id} came from: run, components, "
+                "snapshot, card entry",
+            )
+        ]
         if result.first_request_id and result.log_file
         else []
     )
     next_commands.append(
-        'factory query "SELECT tier, run_id, count(*) FROM inference GROUP BY ALL"'
+        low(
+            'factory query "SELECT tier, run_id, count(*) FROM inference GROUP BY ALL"',
+            "how many logged predictions each tier and run made",
+        )
     )
     return Reply(result, next=next_commands)
 
@@ -267,23 +370,29 @@ def predict(ctx: Context) -> Reply:
     args=[
         arg("request_id", help="request id (rq-...) from a predictions file or the inference log")
     ],
+    mutating=False,
 )
 def trace(ctx: Context) -> Reply:
     from core.operations.predict import trace as do_trace
 
     result = do_trace(ctx.workspace, ctx.args.request_id)
-    return Reply(result, next=[f"factory show {result.run['run_id']}"])
+    run_id = result.run["run_id"]
+    return Reply(
+        result,
+        next=[Next(factory("show", run_id), f"the report of {run_id}, which made this prediction")],
+    )
 
 
 @command(
     "check new-data",
     help="does new data alone help? retrain the champion's recipe and compare on the newest window",
-    schema="factory.check.new_data/1",
+    schema="factory.check.new_data/2",
     args=[
         arg("model", help="model name"),
         arg("--snapshot", required=True, help="the newer snapshot id (ds-...)"),
     ],
     mutating=True,
+    background=True,
 )
 def check_new_data(ctx: Context) -> Reply:
     from core.operations.newdata import check_new_data as do_check
@@ -291,9 +400,34 @@ def check_new_data(ctx: Context) -> Reply:
     result = do_check(ctx.workspace, ctx.args.model, ctx.args.snapshot)
     if result.verdict == "helps":
         return Reply(
-            result, next=[f"factory train {result.model} --snapshot {result.new_snapshot}"]
+            result,
+            next=[
+                high(
+                    factory("train", result.model, "--snapshot", result.new_snapshot),
+                    f"new data helps {result.champion}'s recipe: a run on {result.new_snapshot} "
+                    "to gate against it",
+                )
+            ],
         )
-    return Reply(result, next=result.next, exit_code=ExitCode.CHECK_FAILED)
+    if result.verdict == "does_not_help":
+        steps = [
+            Next(
+                factory("effects", result.model),
+                f"more data does not help {result.model}: which component changes did move "
+                f"{result.metric}",
+            ),
+            low(factory("components", "--kind", "features"), "the features versions to plan with"),
+        ]
+    else:
+        steps = [
+            Next(
+                factory("data", "list"),
+                "inconclusive: the snapshots and how far each reaches (a verdict needs more "
+                "new days)",
+            ),
+            low(factory("runs", result.model), f"{result.model}'s runs"),
+        ]
+    return Reply(result, next=steps, exit_code=ExitCode.CHECK_FAILED)
 
 
 @command(
@@ -304,15 +438,24 @@ def check_new_data(ctx: Context) -> Reply:
         arg("--all", dest="include_acked", action="store_true", help="include acknowledged alerts"),
         arg("--model", help="only this model's alerts"),
     ],
+    mutating=False,
 )
 def alerts(ctx: Context) -> Reply:
     from core.operations.alerts import list_alerts
+    from core.overview.operations_section import alert_steps
 
     result = list_alerts(ctx.workspace, include_acked=ctx.args.include_acked, model=ctx.args.model)
-    return Reply(
-        result,
-        next=[f"factory alerts ack {a.alert_id}" for a in result.alerts if a.state == "open"][:3],
-    )
+    steps: list[Next] = []
+    for found in [a for a in result.alerts if a.state == "open"][:3]:
+        # What the alert is about first; acknowledging it only after, and never urgent.
+        steps += alert_steps(found)
+        steps.append(
+            low(
+                factory("alerts", "ack", found.alert_id),
+                f"once {found.alert_id} is looked into: mark it acknowledged",
+            )
+        )
+    return Reply(result, next=steps)
 
 
 @command(
@@ -326,7 +469,7 @@ def alerts_ack(ctx: Context) -> Reply:
     from core.operations.alerts import ack_alert
 
     result = ack_alert(ctx.workspace, ctx.args.alert_id)
-    return Reply(result, next=["factory alerts"])
+    return Reply(result, next=[low(factory("alerts"), "the alerts still open")])
 
 
 COMMANDS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
 from core.foundation.errors import UsageError
+from core.foundation.suggest import low
 
 
 @command(
@@ -15,13 +16,17 @@ from core.foundation.errors import UsageError
         arg("--tables", action="store_true", help="list the views and their columns"),
         arg("--limit", type=int, default=200, help="at most this many rows (default 200; 0 = all)"),
     ],
+    mutating=False,
 )
 def query(ctx: Context) -> Reply:
     from core.lens.store import list_tables, run_query
 
     if ctx.args.tables:
         return Reply(
-            list_tables(ctx.workspace), next=['factory query "SELECT * FROM events LIMIT 10"']
+            list_tables(ctx.workspace),
+            next=[
+                low('factory query "SELECT * FROM events LIMIT 10"', "ten events, to see the shape")
+            ],
         )
     if not ctx.args.sql:
         raise UsageError(

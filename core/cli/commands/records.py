@@ -8,6 +8,7 @@ from typing import Any
 
 from core.cli.registry import Context, Reply, arg, command
 from core.foundation.errors import UsageError
+from core.foundation.suggest import Next, factory, low
 
 MODEL_ARG = arg("model", help="model name from factory.toml")
 
@@ -55,11 +56,15 @@ def plan(ctx: Context) -> Reply:
     result = record_plan(
         ctx.workspace, a.model, components, a.intent, a.expect, defaults=a.defaults
     )
+    expect = f" and checks {result.expect!r}" if result.expect else ""
     return Reply(
         result,
         next=[
-            f"factory train {result.model} --plan {result.plan_id}",
-            f"factory card {result.model}",
+            Next(
+                factory("train", result.model, "--plan", result.plan_id),
+                f"carries out plan {result.plan_id}: trains its components{expect}",
+            ),
+            low(factory("card", result.model), "the plan beside the model's other plans and runs"),
         ],
     )
 
@@ -81,7 +86,10 @@ def note(ctx: Context) -> Reply:
 
     run_id = resolve_run(ctx.workspace, ctx.args.run)
     result = add_note(ctx.workspace, run_id, ctx.args.text, ctx.args.next_idea)
-    return Reply(result, next=[f"factory card {result.model}", "factory status"])
+    return Reply(
+        result,
+        next=[low(factory("card", result.model), f"the note among {result.model}'s findings")],
+    )
 
 
 @dataclass(frozen=True)
@@ -93,13 +101,23 @@ class CardList:
 
 
 @command(
-    "cards", help="list the model cards with runs, open plans and tiers", schema="factory.cards/1"
+    "cards",
+    help="list the model cards with runs, open plans and tiers",
+    schema="factory.cards/1",
+    mutating=False,
 )
 def cards(ctx: Context) -> Reply:
     from core.records.summary import list_cards
 
     result = CardList(list_cards(ctx.workspace))
-    return Reply(result, next=[f"factory card {c.model}" for c in result.cards if c.exists])
+    return Reply(
+        result,
+        next=[
+            low(factory("card", c.model), f"{c.model}'s tiers, plans and findings")
+            for c in result.cards
+            if c.exists
+        ],
+    )
 
 
 @command(
@@ -107,16 +125,23 @@ def cards(ctx: Context) -> Reply:
     help="show a model card: frontmatter summary and body",
     schema="factory.card/1",
     args=[MODEL_ARG],
+    mutating=False,
 )
 def card(ctx: Context) -> Reply:
     from core.records.card_store import read_card
 
     result = read_card(ctx.workspace, ctx.args.model)
-    next_commands = [f"factory effects {result.model}", f"factory runs {result.model}"]
-    next_commands += [
-        f"factory train {result.model} --plan {p.plan_id}"
+    next_commands = [
+        Next(
+            factory("train", result.model, "--plan", p.plan_id),
+            f"plan {p.plan_id} is written but not trained: trains its components",
+        )
         for p in result.plans
         if p.status == "planned"
+    ]
+    next_commands += [
+        low(factory("effects", result.model), "which component changes moved the metric"),
+        low(factory("runs", result.model), f"every run of {result.model}"),
     ]
     return Reply(result, next=next_commands)
 
@@ -137,7 +162,12 @@ def migrate_cards(ctx: Context) -> Reply:
     from core.records.migration import migrate_cards as migrate
 
     result = migrate(ctx.workspace, ctx.args.model)
-    return Reply(result, next=[f"factory card {c.model}" for c in result.cards])
+    return Reply(
+        result,
+        next=[
+            low(factory("card", c.model), f"{c.model}'s card as rewritten") for c in result.cards
+        ],
+    )
 
 
 @command(
@@ -146,6 +176,7 @@ def migrate_cards(ctx: Context) -> Reply:
     "notes and ADRs that mention it",
     schema="factory.why/2",
     args=[arg("component", help="KIND/VERSION, e.g. features/weather_v2")],
+    mutating=False,
 )
 def why(ctx: Context) -> Reply:
     from core.insights.why import why_component
@@ -153,7 +184,11 @@ def why(ctx: Context) -> Reply:
     result = why_component(ctx.workspace, ctx.args.component)
     # The baseline first: `compare A B` says how B (the run) does against A.
     next_commands = [
-        f"factory compare {r.baseline_run_id} {r.run_id}"
+        Next(
+            factory("compare", r.baseline_run_id, r.run_id),
+            f"{r.run_id} against {r.baseline_run_id}, which differs only in "
+            f"{', '.join(r.differs_in) or 'this component'}: the paired test in full",
+        )
         for r in result.runs[-3:]
         if r.baseline_run_id and r.verdict != "not comparable"
     ]
@@ -165,19 +200,35 @@ def why(ctx: Context) -> Reply:
     help="which component or hyperparameter changes moved the primary metric (one-factor pairs)",
     schema="factory.effects/2",
     args=[MODEL_ARG],
+    mutating=False,
 )
 def effects(ctx: Context) -> Reply:
     from core.insights.effects import component_effects
 
     result = component_effects(ctx.workspace, ctx.args.model)
-    next_commands = (
-        []
-        if result.pairs
-        else [
-            f"factory plan {result.model} --hparams h2 --intent 'one change at a time' --expect 'beats best'"
-        ]
-    )
-    return Reply(result, next=next_commands)
+    return Reply(result, next=[] if result.pairs else _one_change(ctx, result.model))
+
+
+def _one_change(ctx: Context, model: str) -> list[Next]:
+    """No one-factor pair yet: a plan that changes only the hyperparameters, with a version
+    that exists and that no run or open plan already holds (so it is not refused)."""
+    from core.components.registry import list_components
+    from core.records.plans import plannable
+
+    ws = ctx.workspace
+    own = ws.config.models[model].hparams
+    for info in list_components(ws, "hparams"):
+        if info.version != own and plannable(ws, model, {"hparams": info.version}):
+            intent = f"one change at a time: hparams {info.version} instead of {own}"
+            words = ["--hparams", info.version, "--intent", intent, "--expect", "beats best"]
+            return [
+                Next(
+                    factory("plan", model, *words),
+                    "no one-factor pair yet: a plan that changes only the hyperparameters "
+                    "gives effects one to measure",
+                )
+            ]
+    return []
 
 
 def _adr_number(value: str) -> int:
@@ -192,7 +243,7 @@ def _adr_number(value: str) -> int:
 @command(
     "adr new",
     help="write the next numbered ADR (MADR template) in adrs/",
-    schema="factory.adr/1",
+    schema="factory.adr/2",
     args=[
         arg("title", help="the decision, e.g. 'Use calendar-day folds'"),
         arg(
@@ -224,7 +275,16 @@ def adr_new(ctx: Context) -> Reply:
         decision=ctx.args.decision,
         links=[_link(ctx, link) for link in ctx.args.link or []],
     )
-    return Reply(AdrDetail(result), next=[f"$EDITOR {result.path}", "factory adr list"])
+    return Reply(
+        AdrDetail(result),
+        next=[
+            Next(
+                factory("adr", "show", str(result.number)),
+                f"ADR {result.number:04d} as written, to fill in or check (file {result.path})",
+            ),
+            low(factory("adr", "list"), "every ADR with its status and links"),
+        ],
+    )
 
 
 def _link(ctx: Context, link: str) -> str:
@@ -236,7 +296,12 @@ def _link(ctx: Context, link: str) -> str:
     return link
 
 
-@command("adr list", help="list ADRs with status, date and links", schema="factory.adr.list/1")
+@command(
+    "adr list",
+    help="list ADRs with status, date and links",
+    schema="factory.adr.list/2",
+    mutating=False,
+)
 def adr_list(ctx: Context) -> Reply:
     from core.records.adrs import list_adrs
 
@@ -244,7 +309,11 @@ def adr_list(ctx: Context) -> Reply:
 
 
 @command(
-    "adr show", help="show one ADR", schema="factory.adr/1", args=[arg("number", help="ADR number")]
+    "adr show",
+    help="show one ADR",
+    schema="factory.adr/2",
+    args=[arg("number", help="ADR number")],
+    mutating=False,
 )
 def adr_show(ctx: Context) -> Reply:
     from core.records.adrs import AdrDetail, get_adr
@@ -252,19 +321,10 @@ def adr_show(ctx: Context) -> Reply:
     return Reply(AdrDetail(get_adr(ctx.workspace, _adr_number(ctx.args.number))))
 
 
-@dataclass(frozen=True)
-class Superseded:
-    new: Any
-    old: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"new": self.new.to_dict(), "old": self.old.to_dict()}
-
-
 @command(
     "adr supersede",
     help="write a new ADR that supersedes ADR N (N becomes 'superseded')",
-    schema="factory.adr.supersede/1",
+    schema="factory.adr.supersede/2",
     args=[
         arg("number", help="the ADR being replaced"),
         arg("title", help="the new decision"),
@@ -273,18 +333,28 @@ class Superseded:
     mutating=True,
 )
 def adr_supersede(ctx: Context) -> Reply:
-    from core.records.adrs import supersede_adr
+    from core.records.adrs import Superseded, supersede_adr
 
     new, old = supersede_adr(
         ctx.workspace, _adr_number(ctx.args.number), ctx.args.title, context=ctx.args.context
     )
-    return Reply(Superseded(new, old), next=[f"$EDITOR {new.path}", "factory adr list"])
+    return Reply(
+        Superseded(new, old),
+        next=[
+            Next(
+                factory("adr", "show", str(new.number)),
+                f"ADR {new.number:04d}, which replaces {old.number:04d}: fill in its decision "
+                f"(file {new.path})",
+            ),
+            low(factory("adr", "list"), "every ADR with its status and links"),
+        ],
+    )
 
 
 @command(
     "demo",
     help="build a fresh workspace and run the whole story: snapshot, plan, train, compare, note",
-    schema="factory.demo/1",
+    schema="factory.demo/2",
     args=[arg("dir", nargs="?", default=None, help="folder to create (default: ./factory-demo)")],
     mutating=True,
     needs_workspace=False,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.cli.registry import Context, Reply, arg, command
 from core.flows.refs import resolve_run
 from core.foundation.errors import ExitCode
+from core.foundation.suggest import Next, factory, high, low
 
 ITEMS_ARG = arg(
     "items",
@@ -17,6 +16,12 @@ ITEMS_ARG = arg(
 REMOTE_ARG = arg(
     "--remote", help="a folder or fsspec URL (default: FACTORY_REMOTE, else [remote] url)"
 )
+
+
+def _rebuild(ctx: Context, run_id: str, why: str) -> Next:
+    """`factory rebuild RUN`, with the remote this call used when one was given."""
+    remote = ["--remote", ctx.args.remote] if getattr(ctx.args, "remote", None) else []
+    return high(factory("rebuild", run_id, *remote), why)
 
 
 def _items(ctx: Context) -> list[tuple[str, str]]:
@@ -44,7 +49,11 @@ def push(ctx: Context) -> Reply:
     result = remote.push(ws, items, url)
     missing = [i.id for i in result.items if i.status == "missing_local"]
     code = ExitCode.CHECK_FAILED if missing else ExitCode.OK
-    nxt = [f"factory rebuild {i}" for i in missing if i.startswith("r-")][:3]
+    nxt = [
+        _rebuild(ctx, i, f"{i}'s artifact is not here to push: retrains it from its report")
+        for i in missing
+        if i.startswith("r-")
+    ][:3]
     return Reply(result, next=nxt, exit_code=code)
 
 
@@ -73,8 +82,19 @@ def pull(ctx: Context) -> Reply:
     items = _items(ctx) or remote.referenced_items(ws, live_only=not ctx.args.all)
     result = remote.pull(ws, items, url)
     bad = [i for i in result.items if i.status in ("missing_remote", "conflict")]
-    nxt: list[str] = [f"factory rebuild {i.id}" for i in bad if i.kind == "run"][:3]
-    nxt += [f"factory tiers {m}" for m in list(ws.config.models)[:2]] if not bad else []
+    nxt: list[Next] = [
+        _rebuild(ctx, i.id, f"{i.id} could not be pulled ({i.status}): retrains it from its report")
+        for i in bad
+        if i.kind == "run"
+    ][:3]
+    nxt += (
+        [
+            low(factory("tiers", m), f"who holds {m}'s tiers (their artifacts are here now)")
+            for m in list(ws.config.models)[:2]
+        ]
+        if not bad
+        else []
+    )
     return Reply(result, next=nxt, exit_code=ExitCode.CHECK_FAILED if bad else ExitCode.OK)
 
 
@@ -87,6 +107,7 @@ def pull(ctx: Context) -> Reply:
         REMOTE_ARG,
     ],
     mutating=True,
+    background=True,
     description="Uses the pinned snapshot (from here, the remote, or the dataset's source when it "
     "still hashes to the same id). Reports, cards and committed files are never rewritten.",
 )
@@ -98,11 +119,22 @@ def rebuild(ctx: Context) -> Reply:
     if result.status == "mismatch":
         return Reply(
             result,
-            next=[f"factory show {result.run_id}", f"factory pull {result.run_id}"],
+            next=[
+                Next(
+                    factory("show", result.run_id),
+                    "the report the retrain did not reproduce: its inputs and metrics",
+                ),
+                Next(
+                    factory("pull", result.run_id),
+                    "the artifact as trained, from the remote, instead of a retrain",
+                ),
+            ],
             exit_code=ExitCode.CHECK_FAILED,
         )
-    nxt: list[Any] = [f"factory tiers {result.model}"]
-    return Reply(result, next=nxt)
+    return Reply(
+        result,
+        next=[low(factory("tiers", result.model), f"which tiers of {result.model} it serves")],
+    )
 
 
 COMMANDS = (push, pull, rebuild)

@@ -8,7 +8,7 @@ from core.cli.registry import Context, Reply, arg, command
 @command(
     "status",
     help="where are we, and what should we do next?",
-    schema="factory.status/1",
+    schema="factory.status/2",
     args=[
         arg(
             "--since",
@@ -16,6 +16,7 @@ from core.cli.registry import Context, Reply, arg, command
             help="also say what happened since WHEN (2026-11-20, yesterday, 3w, ...)",
         )
     ],
+    mutating=False,
 )
 def status(ctx: Context) -> Reply:
     from core.foundation import clock

@@ -30,7 +30,13 @@ def face(name: str) -> Callable[..., Any]:
     )
 
 
-@command("tui", help="open the Textual dashboard", schema="factory.tui/1")
+@command(
+    "tui",
+    help="open the Textual dashboard",
+    schema="factory.tui/1",
+    mutating=False,
+    interactive=True,
+)
 def tui(ctx: Context) -> Reply:
     face("tui")(ctx.workspace)
     return Reply({"closed": True})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.cli.registry import Context, Reply, arg, command
+from core.foundation.suggest import Next, factory, low
 
 
 @command(
@@ -21,16 +22,18 @@ def init(ctx: Context) -> Reply:
 
     result = init_workspace(Path(ctx.args.dir))
     # The event goes to the new workspace, whatever folder the command ran in.
-    ctx.__dict__["workspace"] = Workspace(Path(result.path))
-    prefix = (
-        f"factory --workspace {result.path} " if Path(ctx.args.dir) != Path(".") else "factory "
-    )
+    made = ctx.__dict__["workspace"] = Workspace(Path(result.path))
+    here = ["--workspace", str(result.path)] if Path(ctx.args.dir) != Path(".") else []
+    snapshots = [
+        Next(
+            factory(*here, "data", "snapshot", "--dataset", name),
+            f"validates {name}'s source and stores the snapshot runs train on",
+        )
+        for name in made.config.datasets
+    ]
     return Reply(
         result,
-        next=[
-            f"{prefix}data snapshot --dataset weather",
-            f"{prefix}status",
-        ],
+        next=[*snapshots, low(factory(*here, "status"), "the new workspace: models, what to do")],
     )
 
 

@@ -83,7 +83,7 @@ def _fit_once(
             "training_failed",
             f"{inputs.components['arch'].ref} failed on {where}: {type(exc).__name__}: {exc}",
             hint="Check the fold's rows and labels (e.g. a window with one class) in "
-            "`factory data show`; adjust [validation] or the components.",
+            f"`factory data show {inputs.snapshot_id}`; adjust [validation] or the components.",
             details={"where": where, "rows": len(x)},
             exit_code=ExitCode.CHECK_FAILED,
         ) from exc

@@ -1,11 +1,16 @@
-"""The `events` view over `logs/events/date=*/*.jsonl`, with the session `factory history`
-shows for each event (`work_session`: the named session, or the work session a person's
-commands cluster into, adrs/0006)."""
+"""The `events` view over `logs/events/date=*/*.jsonl` and its compacted partitions
+(adrs/0028), with the session `factory history` shows for each event (`work_session`: the
+named session, or the work session a person's commands cluster into, adrs/0006)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.foundation.workspace import Workspace
-from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
+from core.lens.views.sql import ViewSpec
+
+if TYPE_CHECKING:
+    from core.lens.compaction.door import Attachment
 
 EVENT_COLUMNS = {
     "ts": "TIMESTAMP",
@@ -22,36 +27,34 @@ EVENT_COLUMNS = {
 }
 
 
-def events_sql(ws: Workspace) -> str:
-    files = workspace_files(ws, ws.events_dir, "date=*/*.jsonl")
-    if not files:
-        return empty_select({**EVENT_COLUMNS, "date": "VARCHAR", "work_session": "VARCHAR"})
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in EVENT_COLUMNS.items()) + "}"
-    glob = sql_paths(files)
-    # A torn last line reads as an all-null row with ignore_errors: filter it out.
-    raw = (
-        f"SELECT * FROM read_json({glob}, format='newline_delimited', columns={columns}, "
-        "ignore_errors=true, hive_partitioning=true, hive_types_autocast=false) "
-        "WHERE ts IS NOT NULL AND event IS NOT NULL"
-    )
+def events_sql(ws: Workspace, attachment: Attachment) -> str:
+    """Every event: compacted date partitions and the JSONL beside them (the `events` log
+    family of `core.lens.compaction.families`), with each event's work session."""
+    from core.lens.compaction.families import EVENTS
+    from core.lens.compaction.logs import log_rows_sql
+
+    raw = log_rows_sql(ws, attachment, EVENTS)
     # Per-process events (`p-...`) form a work session until a gap of 30 minutes, named as
-    # history names it (`w-` and the first event's time).
+    # history names it (`w-` and the first event's time). Window functions only, over one
+    # reading of the rows: numbering rows twice would pair them differently when the rows
+    # come from parallel scans of Parquet and JSONL.
     return f"""
         WITH e AS ({raw}),
-        p AS (
-            SELECT rowid_ AS r, ts,
-                CASE WHEN lag(ts) OVER (ORDER BY ts, rowid_) IS NULL
-                    OR ts - lag(ts) OVER (ORDER BY ts, rowid_) >= INTERVAL 30 MINUTE
-                THEN 1 ELSE 0 END AS opens
-            FROM (SELECT row_number() OVER () AS rowid_, * FROM e) WHERE session_id LIKE 'p-%'
+        o AS (
+            SELECT *, session_id LIKE 'p-%' AS per_process_,
+                CASE WHEN lag(ts) OVER (PARTITION BY session_id LIKE 'p-%' ORDER BY ts) IS NULL
+                    OR ts - lag(ts) OVER (PARTITION BY session_id LIKE 'p-%' ORDER BY ts)
+                        >= INTERVAL 30 MINUTE
+                THEN 1 ELSE 0 END AS opens_
+            FROM e
         ),
-        g AS (SELECT r, ts, sum(opens) OVER (ORDER BY ts, r) AS grp FROM p),
-        w AS (
-            SELECT r, 'w-' || strftime(min(ts) OVER (PARTITION BY grp), '%Y%m%dt%H%M%S')
-                AS work_session FROM g
-        )
-        SELECT e.* EXCLUDE (rowid_), coalesce(w.work_session, e.session_id) AS work_session
-        FROM (SELECT row_number() OVER () AS rowid_, * FROM e) e LEFT JOIN w ON w.r = e.rowid_
+        g AS (SELECT *, sum(opens_) OVER (PARTITION BY per_process_ ORDER BY ts) AS group_ FROM o)
+        SELECT * EXCLUDE (per_process_, opens_, group_),
+            CASE WHEN per_process_
+                THEN 'w-' || strftime(min(ts) OVER (PARTITION BY per_process_, group_),
+                    '%Y%m%dt%H%M%S')
+                ELSE session_id END AS work_session
+        FROM g
     """
 
 
@@ -59,6 +62,6 @@ VIEWS = (
     ViewSpec(
         "events",
         "every event: one row per JSON line under logs/events (date partitions)",
-        events_sql,
+        lazy=events_sql,
     ),
 )

@@ -1,25 +1,16 @@
-"""Views over operations files: `inference` (one row per prediction), `gates`, `drift`,
-`alerts`."""
+"""Views over operations files: `inference` (one row per prediction), `perf` (latency and
+cost per run and tier), `gates`, `drift`, `alerts`."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from core.foundation.workspace import Workspace
 from core.lens.views.sql import ViewSpec, empty_select, sql_paths, workspace_files
 
-INFERENCE_COLUMNS = {
-    "ts": "TIMESTAMP",
-    "session_id": "VARCHAR",
-    "model": "VARCHAR",
-    "run_id": "VARCHAR",
-    "tier": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "latency_ms": "DOUBLE",
-    "input_file": "VARCHAR",
-    "request_id": "VARCHAR",
-    "row": "BIGINT",
-    "input_hash": "VARCHAR",
-    "prediction": "DOUBLE",
-}
+if TYPE_CHECKING:
+    from core.lens.compaction.door import Attachment
+
 GATE_COLUMNS = {
     "gate_id": "VARCHAR",
     "run_id": "VARCHAR",
@@ -61,17 +52,21 @@ def _select(columns: dict[str, str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def inference_sql(ws: Workspace) -> str:
-    files = workspace_files(ws, ws.inference_dir, "date=*/*.jsonl")
-    if not files:
-        return empty_select(INFERENCE_COLUMNS)
-    glob = sql_paths(files)
-    # A torn last line reads as an all-null row (ignore_errors): drop it.
-    return (
-        f"SELECT {_select(INFERENCE_COLUMNS)} FROM read_json({glob}, format='newline_delimited', "
-        f"columns={_columns(INFERENCE_COLUMNS)}, ignore_errors=true, hive_partitioning=false) "
-        "WHERE request_id IS NOT NULL"
-    )
+def inference_sql(ws: Workspace, attachment: Attachment) -> str:
+    """The inference log, every layout (one SQL definition, in `core.operations.perf`),
+    over its compacted date partitions and the JSONL beside them (adrs/0028)."""
+    from core.lens.compaction.families import inference_family
+    from core.lens.compaction.logs import log_rows_sql
+    from core.operations.perf import inference_rows_sql
+
+    return inference_rows_sql(log_rows_sql(ws, attachment, inference_family()))
+
+
+def perf_sql(ws: Workspace) -> str:
+    """Latency, errors, CPU and cost per model, run, tier and mode (`factory perf`)."""
+    from core.operations.perf import perf_sql as sql
+
+    return sql(ws)
 
 
 def gates_sql(ws: Workspace) -> str:
@@ -102,8 +97,15 @@ def alerts_sql(ws: Workspace) -> str:
 VIEWS = (
     ViewSpec(
         "inference",
-        "one row per prediction from logs/inference (request id, run, tier, latency, input hash)",
-        inference_sql,
+        "one row per prediction from logs/inference (request id, run, tier, mode, arm, "
+        "latency, cpu, status, the row's time and entity, input hash)",
+        lazy=inference_sql,
+    ),
+    ViewSpec(
+        "perf",
+        "per model, run, tier and mode: n, error rate, p50/p95/p99 latency, cpu ms and cost "
+        "per 1,000 predictions, from the inference log",
+        perf_sql,
     ),
     ViewSpec("gates", "one row per gate verdict (reports/gate-*.json)", gates_sql),
     ViewSpec("drift", "one row per drift check (reports/drift-*.json)", drift_sql),

@@ -1,11 +1,21 @@
-"""Views over runs: `runs`, `params`, `metrics`, `folds` read the small index summaries
-(`.factory/index/runs/r-*.json`, rebuilt from reports when missing); `curves` reads the
-reports themselves, the only place the per-iteration losses live."""
+"""Views over runs: `runs`, `params`, `metrics`, `folds` come from the small index summaries
+(`.factory/index/runs/r-*.json`, rebuilt from reports when missing); `curves` from the
+reports themselves, the only place the per-iteration losses live. Each view reads the
+compacted Parquet of `factory compact` plus the runs newer than it
+(`core.lens.compaction.runs`, adrs/0028); the SQL here turns summaries or reports into rows,
+for the views and for the compaction alike, so both give the same answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from core.foundation.workspace import Workspace
-from core.lens.views.sql import ViewSpec, empty_select, has_files, sql_paths, workspace_files
+from core.lens.views.sql import ViewSpec, sql_paths
+
+if TYPE_CHECKING:
+    from core.lens.compaction.door import Attachment
 
 SUMMARY_COLUMNS = {
     "run_id": "VARCHAR",
@@ -83,25 +93,41 @@ CURVES_COLUMNS = {
 }
 
 
-def _summaries(ws: Workspace) -> str | None:
-    """`read_json` over the summaries, or None when there are none (an empty glob errors)."""
-    from core.experiments.index import read_summaries, summaries_dir
+def _typed_json(files: list[Path], columns: dict[str, str]) -> str:
+    """The rows of one-object JSON files with `columns` (absent keys read as NULL).
 
-    if not has_files(ws.reports_dir, "r-*.json"):
-        return None
-    read_summaries(ws)  # rebuilds summaries lost with .factory/ (e.g. a fresh clone)
-    files = workspace_files(ws, summaries_dir(ws), "r-*.json")
-    if not files:
-        return None
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SUMMARY_COLUMNS.items()) + "}"
-    glob = sql_paths(files)
-    return f"read_json({glob}, format='auto', columns={columns})"
+    `read_text` then `from_json` with the structure: measured with DuckDB 2.0.1, 10 to 20
+    times faster over small summaries than `read_json(..., columns=...)`, and 3 to 4 times
+    over reports, with the same rows."""
+    structure = "{" + ", ".join(f'"{k}": "{v}"' for k, v in columns.items()) + "}"
+    literal = "'" + structure.replace("'", "''") + "'"
+    return (
+        f"(SELECT s.* FROM (SELECT from_json(content, {literal}) AS s "
+        f"FROM read_text({sql_paths(files)})))"
+    )
 
 
-def runs_sql(ws: Workspace) -> str:
-    source = _summaries(ws)
-    if source is None:
-        return empty_select(RUNS_COLUMNS)
+def summaries_source(files: list[Path]) -> str:
+    """The summary files' rows with the columns every run view reads."""
+    return _typed_json(files, SUMMARY_COLUMNS)
+
+
+REPORT_CURVES = {
+    "run_id": "VARCHAR",
+    "model": "VARCHAR",
+    "curves": "STRUCT(metric VARCHAR, folds STRUCT(fold BIGINT, learn DOUBLE[], "
+    "validation DOUBLE[])[])",
+}
+"""What the `curves` view reads of a report."""
+
+
+def reports_source(files: list[Path]) -> str:
+    """Run reports' rows, reading only what the `curves` view needs."""
+    return _typed_json(files, REPORT_CURVES)
+
+
+def runs_select(source: str) -> str:
+    """The `runs` rows of summaries read by `source` (a `read_json` or a table)."""
     return (
         "SELECT run_id, model, CAST(created_at AS TIMESTAMP) AS created_at, "
         "CAST(finished_at AS TIMESTAMP) AS finished_at, snapshot_id, plan_id, "
@@ -114,10 +140,7 @@ def runs_sql(ws: Workspace) -> str:
     )
 
 
-def params_sql(ws: Workspace) -> str:
-    source = _summaries(ws)
-    if source is None:
-        return empty_select(PARAMS_COLUMNS)
+def params_select(source: str) -> str:
     return (
         "SELECT run_id, model, p.key AS name, "
         "coalesce(json_extract_string(p.value, '$'), CAST(p.value AS VARCHAR)) AS value "
@@ -125,20 +148,14 @@ def params_sql(ws: Workspace) -> str:
     )
 
 
-def folds_sql(ws: Workspace) -> str:
-    source = _summaries(ws)
-    if source is None:
-        return empty_select(FOLDS_COLUMNS)
+def folds_select(source: str) -> str:
     return (
         "SELECT run_id, model, f.fold, f.train_start, f.train_end, f.train_rows, f.test_start, "
         f"f.test_end, f.test_rows FROM (SELECT run_id, model, unnest(folds) AS f FROM {source})"
     )
 
 
-def metrics_sql(ws: Workspace) -> str:
-    source = _summaries(ws)
-    if source is None:
-        return empty_select(METRICS_COLUMNS)
+def metrics_select(source: str) -> str:
     return (
         "SELECT run_id, model, fold, test_start, test_end, m.key AS metric, m.value AS value "
         "FROM (SELECT run_id, model, f.fold AS fold, f.test_start, f.test_end, "
@@ -147,18 +164,11 @@ def metrics_sql(ws: Workspace) -> str:
     )
 
 
-def curves_sql(ws: Workspace) -> str:
-    files = workspace_files(ws, ws.reports_dir, "r-*.json")
-    if not files:
-        return empty_select(CURVES_COLUMNS)
-    glob = sql_paths(files)
-    columns = (
-        "{'run_id': 'VARCHAR', 'model': 'VARCHAR', 'curves': 'STRUCT(metric VARCHAR, "
-        "folds STRUCT(fold BIGINT, learn DOUBLE[], validation DOUBLE[])[])'}"
-    )
+def curves_select(source: str) -> str:
+    """The `curves` rows of reports read by `source` (see `reports_source`)."""
     folds = (
         f"SELECT run_id, model, curves.metric AS metric, unnest(curves.folds) AS f "
-        f"FROM read_json({glob}, format='auto', columns={columns}) WHERE run_id IS NOT NULL"
+        f"FROM {source} WHERE run_id IS NOT NULL"
     )
     return (
         f"WITH folds AS ({folds}) "
@@ -170,22 +180,45 @@ def curves_sql(ws: Workspace) -> str:
     )
 
 
+TABLES: dict[str, tuple[dict[str, str], Callable[[str], str], str]] = {
+    "runs": (RUNS_COLUMNS, runs_select, "run_id"),
+    "params": (PARAMS_COLUMNS, params_select, "run_id, name"),
+    "folds": (FOLDS_COLUMNS, folds_select, "run_id, fold"),
+    "metrics": (METRICS_COLUMNS, metrics_select, "run_id, fold, metric"),
+    "curves": (CURVES_COLUMNS, curves_select, "run_id, fold, split, metric, iteration"),
+}
+"""Per run view: its columns, its SELECT over a source, the order compacted files keep."""
+
+
+def _lazy(table: str) -> Callable[[Workspace, Attachment], str]:
+    def build(ws: Workspace, attachment: Attachment) -> str:
+        from core.lens.compaction.runs import run_table_sql
+
+        return run_table_sql(ws, attachment, table)
+
+    return build
+
+
 VIEWS = (
     ViewSpec(
-        "runs", "one row per run: components, primary metric mean/std, cost, latency", runs_sql
+        "runs",
+        "one row per run: components, primary metric mean/std, cost, latency",
+        lazy=_lazy("runs"),
     ),
-    ViewSpec("params", "one row per run and hyperparameter (value as text)", params_sql),
+    ViewSpec("params", "one row per run and hyperparameter (value as text)", lazy=_lazy("params")),
     ViewSpec(
         "folds",
         "one row per run and walk-forward fold: train and test windows, row counts",
-        folds_sql,
+        lazy=_lazy("folds"),
     ),
     ViewSpec(
-        "metrics", "one row per run, fold and metric (the fold's test-window score)", metrics_sql
+        "metrics",
+        "one row per run, fold and metric (the fold's test-window score)",
+        lazy=_lazy("metrics"),
     ),
     ViewSpec(
         "curves",
         "one row per run, fold, split (learn/validation) and iteration: the loss",
-        curves_sql,
+        lazy=_lazy("curves"),
     ),
 )

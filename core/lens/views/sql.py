@@ -6,16 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.foundation.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.lens.compaction.door import Attachment
 
 
 @dataclass(frozen=True)
 class ViewSpec:
     name: str
     description: str
-    sql: Callable[[Workspace], str]
-    """SQL of the view's SELECT for this workspace; must work when no files exist yet."""
+    sql: Callable[[Workspace], str] | None = None
+    """SQL of the view's SELECT for this workspace, loaded into a memory table before the
+    connection locks; must work when no files exist yet."""
+    lazy: Callable[[Workspace, Attachment], str] | None = None
+    """Instead of `sql`: the SELECT of a view read lazily, over compacted Parquet served by
+    the attachment's read-only door and small tables it loads before the lock."""
 
 
 def sql_path(path: Path) -> str:

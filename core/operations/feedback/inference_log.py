@@ -31,26 +31,16 @@ RECORD_FIELDS = (
 
 
 def log_files(ws: Workspace, since_date: str | None = None) -> list[Path]:
-    """The log's files inside the workspace, oldest partition first; `since_date`
-    (YYYY-MM-DD) skips older partitions."""
-    folder = ws.inference_dir
-    if not folder.is_dir():
-        return []
-    root = ws.root.resolve()
-    found = []
-    for part in sorted(folder.glob("date=*")):
-        if since_date is not None and part.name[5:] < since_date:
-            continue
-        for path in sorted(part.glob("*.jsonl")):
-            if path.name.startswith("."):
-                continue
-            try:
-                real = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                continue
-            if real.is_file() and real.is_relative_to(root):
-                found.append(path)
-    return found
+    """The log's files inside the workspace (`core.operations.perf.inference_files`: a
+    planted symlink is never read), oldest partition first; `since_date` (YYYY-MM-DD) skips
+    older partitions."""
+    from core.operations.perf import inference_files
+
+    return [
+        path
+        for path in inference_files(ws)
+        if since_date is None or path.parent.name[5:] >= since_date
+    ]
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -104,9 +104,18 @@ class RolloutView:
 @dataclass(frozen=True)
 class RolloutList:
     rollouts: list[RolloutView]
+    JSON_PROPERTIES = ("rollout_count",)
+
+    @property
+    def rollout_count(self) -> int:
+        """How many rollouts the model had."""
+        return len(self.rollouts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rollouts": [r.to_dict() for r in self.rollouts], "count": len(self.rollouts)}
+        return {
+            "rollouts": [r.to_dict() for r in self.rollouts],
+            "rollout_count": len(self.rollouts),
+        }
 
 
 # -------------------------------------------------------------------------- the spec

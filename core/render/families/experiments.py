@@ -26,9 +26,9 @@ def runs_md(data: dict[str, Any]) -> str:
             md.code(r["run_id"]),
             r.get("model"),
             text.components(r.get("components") or {}),
-            (r.get("primary") or {}).get("name"),
-            text.number((r.get("primary") or {}).get("mean")),
-            text.number((r.get("primary") or {}).get("std")),
+            (r.get("primary_metric") or {}).get("name"),
+            text.number((r.get("primary_metric") or {}).get("mean")),
+            text.number((r.get("primary_metric") or {}).get("std")),
             r.get("created_at"),
         ]
         for r in data["runs"]
@@ -72,8 +72,8 @@ def check_md(data: dict[str, Any]) -> str:
 
 
 MARKDOWN: dict[str, md.Renderer] = {
-    "factory.runs/1": runs_md,
-    "factory.compare/2": compare_md,
+    "factory.runs/2": runs_md,
+    "factory.compare/3": compare_md,
     "factory.check.features/2": check_md,
 }
 
@@ -99,7 +99,7 @@ def runs_view(data: dict[str, Any]) -> RenderableType:
     table.add_column("created", overflow="fold")
     best = set((data.get("best") or {}).values())
     for run in data["runs"]:
-        primary = run.get("primary") or {}
+        primary = run.get("primary_metric") or {}
         add_row(
             table,
             Text(run["run_id"], style="bold green" if run["run_id"] in best else ""),
@@ -153,7 +153,7 @@ def _score(primary: dict[str, Any]) -> str:
 
 
 def train_view(data: dict[str, Any]) -> RenderableType:
-    primary = data.get("primary") or {}
+    primary = data.get("primary_metric") or {}
     state = "reused (already trained with these inputs)" if data["reused"] else "trained"
     if data.get("forced"):
         state += f"; identical to previous: {text.value(data.get('identical_to_previous'))}"
@@ -289,10 +289,10 @@ def check_view(data: dict[str, Any]) -> RenderableType:
 
 
 RICH: dict[str, Renderer] = {
-    "factory.runs/1": runs_view,
-    "factory.train/2": train_view,
-    "factory.show/2": show_view,
+    "factory.runs/2": runs_view,
+    "factory.train/3": train_view,
+    "factory.show/3": show_view,
     "factory.curves/1": curves_view,
-    "factory.compare/2": compare_view,
+    "factory.compare/3": compare_view,
     "factory.check.features/2": check_view,
 }

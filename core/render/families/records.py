@@ -161,7 +161,7 @@ MARKDOWN: dict[str, md.Renderer] = {
     "factory.effects/2": effects_md,
     "factory.why/2": why_md,
     "factory.card/1": card_md,
-    "factory.demo/1": demo_md,
+    "factory.demo/2": demo_md,
 }
 
 # --- Rich ---------------------------------------------------------------------------------
@@ -313,5 +313,5 @@ RICH: dict[str, Renderer] = {
     "factory.effects/2": effects_view,
     "factory.why/2": why_view,
     "factory.card/1": card_view,
-    "factory.demo/1": demo_view,
+    "factory.demo/2": demo_view,
 }

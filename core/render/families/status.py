@@ -35,8 +35,8 @@ def status_md(data: dict[str, Any]) -> str:
         {
             "name": d.get("name"),
             "schema": d.get("schema"),
-            "snapshots": d.get("snapshots"),
-            "latest": d.get("latest_snapshot"),
+            "snapshots": d.get("snapshot_count"),
+            "latest": d.get("latest_snapshot_id"),
             "rows": d.get("latest_rows"),
             "time range": _time_range(d),
         }
@@ -52,7 +52,7 @@ def status_md(data: dict[str, Any]) -> str:
                     "name": m.get("name"),
                     "task": m.get("task"),
                     "dataset": m.get("dataset"),
-                    "metric": f"{m.get('primary_metric')} ({m.get('direction')})",
+                    "metric": f"{m.get('metric')} ({m.get('direction')})",
                 }
                 for m in models
             ]
@@ -80,7 +80,7 @@ def status_md(data: dict[str, Any]) -> str:
         {
             "session": s.get("session_id"),
             "when": text.span_utc(s.get("started"), s.get("ended")),
-            "events": s.get("events"),
+            "events": s.get("event_count"),
             "commands": ", ".join(s.get("commands") or []),
         }
         for s in data.get("recent_sessions") or []
@@ -89,7 +89,7 @@ def status_md(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-MARKDOWN: dict[str, md.Renderer] = {"factory.status/1": status_md}
+MARKDOWN: dict[str, md.Renderer] = {"factory.status/2": status_md}
 
 # --- Rich ---------------------------------------------------------------------------------
 
@@ -99,7 +99,8 @@ def _run_cell(run: Any) -> Text:
     if not isinstance(run, dict) or not run.get("run_id"):
         return Text(text.NOTHING)
     cell = Text(str(run["run_id"]))
-    cell.append(f"\n{text.number(run.get('mean'))} ± {text.number(run.get('std'))}")
+    primary = run.get("primary_metric") or {}
+    cell.append(f"\n{text.number(primary.get('mean'))} ± {text.number(primary.get('std'))}")
     recipe = text.components(run.get("components") or {}, ("features", "hparams"))
     if recipe:
         cell.append(f"\n{recipe}", style="dim")
@@ -130,7 +131,7 @@ def _model_notes(model: dict[str, Any]) -> list[Text]:
     drift = model.get("drift") or {}
     if isinstance(drift, dict) and drift.get("drift_id"):
         found = "found" if drift.get("drift_detected") else "none"
-        line("drift", f"{drift.get('drift_id')}: {found} ({drift.get('drifted')} columns)")
+        line("drift", f"{drift.get('drift_id')}: {found} ({drift.get('drifted_count')} columns)")
     if model.get("open_alert_count"):
         line("alerts", f"{model['open_alert_count']} open (`factory alerts`)", "red")
     for plan in model.get("open_plans") or []:
@@ -153,8 +154,8 @@ def _datasets(data: dict[str, Any]) -> RenderableType:
             table,
             ds.get("name"),
             ds.get("schema"),
-            ds.get("snapshots", 0),
-            ds.get("latest_snapshot"),
+            ds.get("snapshot_count", 0),
+            ds.get("latest_snapshot_id"),
             ds.get("latest_rows"),
             _time_range(ds),
         )
@@ -180,11 +181,11 @@ def _models(models: list[dict[str, Any]]) -> list[RenderableType]:
         )
         name = Text(str(model.get("name")))
         name.append(f"\n{text.value(model.get('task'))}", style="dim")
-        name.append(f"\n{text.plural(model.get('runs', 0), 'run')}", style="dim")
+        name.append(f"\n{text.plural(model.get('run_count', 0), 'run')}", style="dim")
         add_row(
             table,
             name,
-            f"{text.value(model.get('primary_metric'))} {arrow}".strip(),
+            f"{text.value(model.get('metric'))} {arrow}".strip(),
             _run_cell(best),
             "= best" if same else _run_cell(last),
             "\n".join(held) or text.NOTHING,
@@ -206,7 +207,7 @@ def _sessions(sessions: list[dict[str, Any]]) -> RenderableType:
             table,
             session.get("session_id"),
             text.span(session.get("started"), session.get("ended")),
-            session.get("events", 0),
+            session.get("event_count", 0),
             ", ".join(session.get("commands") or []) or text.NOTHING,
         )
     return Fitted(table)
@@ -224,4 +225,4 @@ def status_view(data: dict[str, Any]) -> RenderableType:
     )
 
 
-RICH: dict[str, Renderer] = {"factory.status/1": status_view}
+RICH: dict[str, Renderer] = {"factory.status/2": status_view}
