@@ -7,7 +7,6 @@ pyproject.toml), the standard way for a package to offer an optional part to ano
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 from core.cli.registry import Context, Reply, command
@@ -18,6 +17,8 @@ FACES_GROUP = "factory.faces"
 
 def face(name: str) -> Callable[..., Any]:
     """The entry point `name` of the `factory.faces` group, loaded."""
+    from importlib import metadata  # 50 ms: only for the command that opens a face
+
     for entry in metadata.entry_points(group=FACES_GROUP):
         if entry.name == name:
             loaded: Callable[..., Any] = entry.load()
