@@ -14,7 +14,6 @@ import errno
 import os
 import sys
 import time
-import traceback
 from functools import cache
 from typing import Any, NoReturn
 
@@ -72,8 +71,10 @@ def _output_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> Parser:
-    commands = load_commands()
+def build_parser(commands: dict[str, Command] | None = None) -> Parser:
+    """The parser of every command, or of `commands` only (see `parser_for`)."""
+    if commands is None:
+        commands = load_commands()
     parser = Parser(
         prog="factory",
         description="A model factory: versioned components, walk-forward CatBoost runs, "
@@ -126,6 +127,20 @@ def build_parser() -> Parser:
             p.add_argument(*a.flags, **a.options)
         p.set_defaults(command_name=name)
     return parser
+
+
+def parser_for(argv: list[str]) -> tuple[Parser, dict[str, Command]]:
+    """The parser for `argv` and the commands it knows: when the leading words name one
+    command (not a group), only that command's module is imported and only its parser built,
+    which parses the call exactly as the whole parser would; otherwise (help, a typo, a
+    group alone) the whole parser, whose errors list every command."""
+    from core.cli.command_index import commands_for, has_children, named_command
+
+    name = named_command(argv)
+    if name is not None and not has_children(name):
+        commands = commands_for(name)
+        return build_parser(commands), commands
+    return build_parser(), load_commands()
 
 
 def _wants_json(argv: list[str]) -> str:
@@ -280,10 +295,11 @@ def runs_as_written(command: str) -> bool:
     if "--help" in words or "-h" in words:
         return True
     try:
-        args = build_parser().parse_args(words)
+        parser, commands = parser_for(words)
+        args = parser.parse_args(words)
     except (FactoryError, SystemExit):
         return False
-    found = load_commands().get(str(getattr(args, "command_name", None)))
+    found = commands.get(str(getattr(args, "command_name", None)))
     return found is not None and not found.interactive
 
 
@@ -303,25 +319,10 @@ def _named_command(argv: list[str]) -> Command | None:
     """The command the leading words of `argv` name (`predict` in `factory --json predict
     rain`), found when parsing failed after them, so a usage error's envelope still says
     which command it was about; None when they name none."""
-    words: list[str] = []
-    rest = iter(argv)
-    for word in rest:
-        if word in ("--json", "--md"):
-            continue
-        if word == "--workspace":
-            next(rest, None)
-            continue
-        if word.startswith("-"):
-            if words:
-                break
-            continue
-        words.append(word)
-    commands = load_commands()
-    for length in range(len(words), 0, -1):
-        found = commands.get(" ".join(words[:length]))
-        if found is not None:
-            return found
-    return None
+    from core.cli.command_index import commands_for, named_command
+
+    name = named_command(argv)
+    return commands_for(name).get(name) if name is not None else None
 
 
 def run(argv: list[str]) -> int:
@@ -330,7 +331,7 @@ def run(argv: list[str]) -> int:
     try:
         if not argv and sys.stdin.isatty() and sys.stdout.isatty():
             argv = ["tui"]
-        parser = build_parser()
+        parser, commands = parser_for(argv)
         if not argv:
             parser.print_help()
             return ExitCode.OK
@@ -338,7 +339,6 @@ def run(argv: list[str]) -> int:
         name = getattr(args, "command_name", None)
         if name is None:
             raise UsageError("no command given", hint="Run `factory --help`.")
-        commands = load_commands()
         if name not in commands:  # a group without a default command
             raise UsageError(
                 f"`factory {name}` needs a subcommand", hint=f"Run `factory {name} --help`."
@@ -373,6 +373,8 @@ def run(argv: list[str]) -> int:
         return 130
     except Exception as exc:
         if os.environ.get("FACTORY_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         error = unexpected_error(exc)
         _emit_command_event(ctx, cmd, error.exit_code, started, error.code)

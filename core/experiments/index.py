@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.experiments.report import upgrade
+from core.experiments.report_json import upgrade
 from core.foundation import stamps
 from core.foundation.atomic import write_json, write_text
 from core.foundation.errors import FactoryError
@@ -294,14 +294,14 @@ def preferred_best(
 def current_cohort(ws: Workspace, model: str) -> str | None:
     """The cohort the workspace points at for `model`: its dataset's newest snapshot, today's
     `[validation]` settings and the model's labels (None without a snapshot)."""
-    from core.experiments.walkforward import validation_settings
-
     config = ws.config.models.get(model)
     if config is None:
         return None
     newest = _newest_snapshot(ws, config.dataset)
     if newest is None:
         return None
+    from core.experiments.walkforward import validation_settings
+
     return cohort_key(newest, validation_settings(ws.config.validation), config.labels)
 
 
@@ -534,14 +534,15 @@ def pid_alive(pid: Any) -> bool:
 def running_markers(ws: Workspace, model: str | None = None) -> list[dict[str, Any]]:
     """Runs that started and have not finished: `{..marker, state}` with state `running`
     (its process lives) or `interrupted` (it died before writing its report)."""
-    import socket
-
     found: list[dict[str, Any]] = []
     folder = markers_dir(ws)
-    if not folder.is_dir():
+    markers = sorted(folder.glob("r-*.running.json")) if folder.is_dir() else []
+    if not markers:
         return found
+    import socket  # only when there are markers: `status` calls this on every sitting
+
     host = socket.gethostname()
-    for path in sorted(folder.glob("r-*.running.json")):
+    for path in markers:
         marker = _read_json(path)
         if not isinstance(marker, dict) or (model is not None and marker.get("model") != model):
             continue

@@ -17,7 +17,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ def _create_temporary(target: Path) -> Path:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        tmp = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
         try:
             os.close(os.open(tmp, flags, _FILE_MODE))
         except FileExistsError:

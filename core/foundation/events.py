@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ def session_id() -> str:
         return named
     if _process_session is None:
         stamp = clock.now().strftime("%Y%m%dt%H%M%S")
-        _process_session = f"p-{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
+        _process_session = f"p-{stamp}-{os.getpid()}-{os.urandom(2).hex()}"
     return _process_session
 
 
@@ -84,19 +83,47 @@ def event_files(events_dir: Path, since_date: str | None = None) -> list[Path]:
 
 
 def read_events(files: list[Path]) -> Iterator[dict[str, Any]]:
-    """Events from `files`; a torn or garbled line (a writer killed mid-append) is skipped."""
+    """Events from `files`; a torn or garbled line (a writer killed mid-append) is skipped.
+
+    A small file (one command's, most of them) is parsed once per process while it stays
+    the same file (inode, size and modification time: an append changes the size): `status`
+    reads the newest partitions for its sessions and again for the last activity, and a day
+    of commands is hundreds of such files. Its records come out as fresh dicts, so a reader
+    that edits one changes nothing another reader sees at its top level. A large file is
+    streamed and never kept."""
     for path in files:
         try:
             handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
         except FileNotFoundError:
             continue
         with handle:
-            for line in handle:
-                if not line.endswith("\n"):
-                    continue  # torn last line: its writer has not finished or died
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict) and record.get("ts") and record.get("event"):
-                    yield record
+            found = os.fstat(handle.fileno())
+            if found.st_size > KEEP_PARSED_BYTES:
+                yield from _records(handle)
+                continue
+            identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+            kept = _PARSED.get(str(path))
+            if kept is None or kept[0] != identity:
+                # A file that grows while it is read is kept under its size before, so the
+                # next read parses it again.
+                kept = (identity, list(_records(handle)))
+                _PARSED[str(path)] = kept
+        for record in kept[1]:
+            yield dict(record)
+
+
+KEEP_PARSED_BYTES = 64 * 1024
+_PARSED: dict[str, tuple[tuple[int, int, int, int], list[dict[str, Any]]]] = {}
+"""Small event file path -> (its identity when parsed, its whole lines' records)."""
+
+
+def _records(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        if not line.endswith("\n"):
+            continue  # torn last line: its writer has not finished or died
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("ts") and record.get("event"):
+            yield record

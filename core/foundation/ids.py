@@ -6,7 +6,6 @@ derive from content or inputs are short stable hashes, so the same inputs give t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
@@ -48,6 +47,8 @@ def short_hash(data: bytes | str, length: int = 12) -> str:
     """A hex SHA-256 prefix; 12 hex digits keep collisions negligible at our scale."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    import hashlib  # 5 ms at start-up, and most commands never hash
+
     return hashlib.sha256(data).hexdigest()[:length]
 
 

@@ -211,10 +211,11 @@ def alert_steps(alert: Any) -> list[Next]:
                 f"{about}: a promotion was refused; the gate verdict shows which criteria failed",
             )
         ]
-    if alert.kind == "new_data_no_help" and str(alert.source).startswith("newdata-"):
+    check = str(details.get("check_id") or alert.source)  # older alerts: the check's id
+    if alert.kind == "new_data_no_help" and check.startswith("newdata-"):
         return [
             high(
-                factory("show", str(alert.source)),
+                factory("show", check),
                 f"{about}: the check shows the retrained and champion scores on the newest window",
             )
         ]
@@ -238,7 +239,15 @@ def alert_steps(alert: Any) -> list[Next]:
 
 
 def _current_gate(ws: Workspace, run_id: str, tier: str, tiers: dict[str, Any]) -> Any:
-    """The gate verdict for `run_id` and `tier` that still holds today, or None."""
+    """The gate verdict for `run_id` and `tier` that still holds today, or None.
+
+    A current verdict is a `gate-*.json` file of this run and tier (its id hashes both), so
+    with none on disk the answer is None without hashing the run's inputs: that is the
+    gates module, the code hashes and the newest snapshot, which most sittings never need."""
+    if not any(
+        g.get("run_id") == run_id and g.get("tier") == tier for g in verdict_files(ws, "gate")
+    ):
+        return None
     from core.foundation.errors import FactoryError
     from core.operations.common import load_run
     from core.operations.gates import current_gate

@@ -13,6 +13,10 @@ from core.foundation.workspace import Workspace
 
 
 def rollouts_section(ws: Workspace, model: str) -> tuple[dict[str, Any], list[Next]]:
+    # `store.current_path`, spelled out: importing the rollouts package to learn that a model
+    # never had a rollout would cost every sitting's `status` 10 ms.
+    if not (ws.logs_dir / "rollouts" / model / "current.json").is_file():
+        return {"rollout": None}, []
     from core.operations.rollouts.actions import summary
 
     found = summary(ws, model)

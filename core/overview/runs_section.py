@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.experiments import index
-from core.experiments.report import primary_metric_json
+from core.experiments.report_json import primary_metric_json
 from core.foundation.suggest import Next, factory, high, low
 from core.foundation.workspace import Workspace
 

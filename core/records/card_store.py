@@ -124,6 +124,12 @@ def read_card(ws: Workspace, model: str) -> Card:
         raise fileformat.broken(
             path, None, "the card is not UTF-8 text", "Save it as UTF-8."
         ) from exc
+    return card_from_text(model, path, text)
+
+
+def card_from_text(model: str, path: Path, text: str) -> Card:
+    """The card `text` read from `path` holds; `card_invalid` naming the line when it does
+    not parse."""
     meta, body = fileformat.split(path, text)
     _check_shape(path, meta, text)
     body_line = text[: len(text) - len(body)].count("\n") + 1

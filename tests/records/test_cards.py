@@ -252,24 +252,53 @@ def test_beats_named_run_worse_and_minimize(ws: Workspace, report_writer: Any) -
     assert check["verdict"] == "worse" and check["wins_b"] == 0
 
 
-def test_card_summary_reads_the_card_itself_with_no_cache(
+def test_card_summary_follows_the_card_text_exactly_whatever_its_cache_holds(
     ws: Workspace, report_writer: Any
 ) -> None:
+    """The summary kept in `.factory/cache/cards` (so `status` need not import YAML) is used
+    only for the exact card text it was read from: a hand edit, a note, a damaged or a
+    planted cache file never change what the card says."""
+    import json
+
+    from core.records import summary as summaries
+
     assert card_summary(ws, "rain").exists is False
     record_run(ws, report_writer("r-aaa", fold_values=[0.6, 0.61, 0.62, 0.6]))
     _set_plan(ws, "p-open", "auc >= 0.7")
     first = card_summary(ws, "rain")
     assert first.entries == 1 and [p["plan_id"] for p in first.open_plans] == ["p-open"]
     assert first.best is not None and first.best["run_id"] == "r-aaa"
-    # Nothing beside the card holds a copy of it: a hand edit shows at once.
-    cache = ws.state_dir / "cache" / "cards"
-    assert not cache.exists() or not any(cache.glob("rain*"))
+    cache = ws.state_dir / "cache" / "cards" / "rain.json"
     path = ws.cards_dir / "rain.md"
+    kept = json.loads(cache.read_text())
+    assert kept["text"] == path.read_text() and kept["summary"] == first.to_dict()
+    # In a new process (nothing kept in memory), the cache answers without parsing.
+    summaries._KEPT.clear()
+    assert card_summary(ws, "rain") == first
+    # A hand edit shows at once, in this process and the next.
     path.write_text(path.read_text().replace("intent: lags should help", "intent: by hand", 1))
+    assert card_summary(ws, "rain").open_plans[0]["intent"] == "by hand"
+    summaries._KEPT.clear()
     assert card_summary(ws, "rain").open_plans[0]["intent"] == "by hand"
     add_note(ws, "r-aaa", "found", next_idea="try weather_v2")
     fresh = card_summary(ws, "rain")
     assert fresh.entries == 1 and fresh.next_ideas[0]["idea"] == "try weather_v2"
+    # A planted summary for other text, or for the same text by other code, is never used.
+    planted = json.loads(cache.read_text())
+    planted["summary"]["tiers"] = {"prod": "r-forged"}
+    for forged in ({**planted, "text": planted["text"] + " "}, {**planted, "code": [[0, 0]]}):
+        cache.write_text(json.dumps(forged))
+        summaries._KEPT.clear()
+        assert card_summary(ws, "rain").tiers.get("prod") != "r-forged"
+    # ... while for the same text and code it is what answers (and keeps YAML out of status).
+    cache.write_text(json.dumps(planted))
+    summaries._KEPT.clear()
+    assert card_summary(ws, "rain").tiers.get("prod") == "r-forged"
+    # A damaged cache is read past, and written anew.
+    cache.write_text("{not json")
+    summaries._KEPT.clear()
+    assert card_summary(ws, "rain") == fresh
+    assert json.loads(cache.read_text())["summary"] == fresh.to_dict()
 
 
 def test_note_on_unknown_run_is_an_input_error(ws: Workspace) -> None:
