@@ -3,7 +3,11 @@
 1. A real `factory serve` in a subprocess, a real HTTP client (httpx) in this one: one-row
    requests to the embedded rain model's prod tier at concurrency 1 and 4; requests per
    second and client-side p50/p95/p99, plus the server's own time per request from the
-   inference log (`latency_ms`: body received to predictions ready).
+   inference log (`latency_ms`: body received to predictions ready). Twice: the newest 60
+   days sent again and again (after the first 60, the server's features memo has every
+   frame: the case of many clients asking about the same recent rows), and rows the server
+   has not seen (every request a new frame, so its features are built: the cost a new row
+   pays). The memo's hits and misses are printed from `GET /v1/health`.
 2. The cost of logging per request: the engine in this process (no HTTP), the time spent in
    `OnlineLog.write` against the whole of `Engine.predict` (target: under 10%).
 3. Shadow overhead: the served arm's p95 at concurrency 4 with a shadow run scoring every
@@ -143,6 +147,17 @@ def _load(url: str, rows: list[dict[str, Any]], count: int, concurrency: int) ->
     return {"latencies": latencies, "seconds": seconds, "failed": failed}
 
 
+def _unseen_rows(count: int) -> list[dict[str, Any]]:
+    """`count` days from the start of the embedded data: each request's frame is new."""
+    import pandas as pd
+
+    from core.data.sources import embedded_path
+
+    frame = pd.read_csv(embedded_path("seattle-weather")).head(count + 8)
+    records: list[dict[str, Any]] = frame.to_dict("records")
+    return records
+
+
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
     import numpy as np
 
@@ -173,17 +188,24 @@ def bench_http(root: Path) -> None:
         f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'server p50':>10} {'server p95':>10} {'failed':>6}"
     )
+    unseen = _unseen_rows(REQUESTS)
     with _server(root, argv, {}) as url:
-        for concurrency in (1, 4):
-            before = len(_online_lines(root))
-            ran = _load(url, rows, REQUESTS, concurrency)
-            p50, p95, p99 = _quantiles(ran["latencies"])
-            server = _server_ms(root, before)
-            s50, s95, _ = _quantiles(server) if server else (float("nan"),) * 3
-            print(
-                f"{concurrency:>11} {REQUESTS:>8} {REQUESTS / ran['seconds']:>7.0f} {p50:>7.2f} "
-                f"{p95:>7.2f} {p99:>7.2f} {s50:>10.2f} {s95:>10.2f} {ran['failed']:>6}"
-            )
+        for label, sent in (("recent 60 days, again and again", rows), ("unseen rows", unseen)):
+            print(f"{label}:")
+            for concurrency in (1, 4):
+                before = len(_online_lines(root))
+                memo = _memo_stats(url)
+                ran = _load(url, sent, REQUESTS, concurrency)
+                p50, p95, p99 = _quantiles(ran["latencies"])
+                server = _server_ms(root, before)
+                s50, s95, _ = _quantiles(server) if server else (float("nan"),) * 3
+                after = _memo_stats(url)
+                print(
+                    f"{concurrency:>11} {REQUESTS:>8} {REQUESTS / ran['seconds']:>7.0f} "
+                    f"{p50:>7.2f} {p95:>7.2f} {p99:>7.2f} {s50:>10.2f} {s95:>10.2f} "
+                    f"{ran['failed']:>6}  (features memo: {after['hits'] - memo['hits']} hits, "
+                    f"{after['misses'] - memo['misses']} misses)"
+                )
 
 
 def bench_logging(root: Path) -> None:
@@ -254,6 +276,13 @@ def bench_shadow(root: Path, shadow_run: str) -> None:
         f"{with_shadow[0]:.2f} ms ({with_shadow[0] / base[0] - 1:+.1%}), server {base[1]:.2f} "
         f"-> {with_shadow[1]:.2f} ms ({with_shadow[1] / base[1] - 1:+.1%}) (target < +10%)"
     )
+
+
+def _memo_stats(url: str) -> dict[str, int]:
+    import httpx
+
+    stats: dict[str, int] = httpx.get(url + "/v1/health", timeout=30).json()["features_memo"]
+    return stats
 
 
 def _shadow_stats(url: str) -> dict[str, int]:

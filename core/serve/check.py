@@ -153,7 +153,9 @@ def _replay(
     chosen = set(wanted[-last:]) if last > 0 else set()
     if not chosen:
         return 0, [], None, set(), []
-    engine = Engine(ws, log=False, shadow_queue=0)
+    # The general paths (pandera, the pandas merge, no features memo): the check is a
+    # witness of the server's shortcuts, not a second run of them.
+    engine = Engine(ws, log=False, shadow_queue=0, fast_rows=False, memo=0)
     state = ModelState(model, config, dataset)
     scorers: dict[str, Any] = {}
     notes: list[str] = []
@@ -163,7 +165,8 @@ def _replay(
             continue
         record = next((x for x in lines if x.get("kind") == "batch"), {})
         seed = ((record.get("history") or {}).get(dataset.name) or {}).get("snapshot_id")
-        history = History(dataset, max((s.history for s in scorers.values()), default=_span()))
+        span = max((s.history for s in scorers.values()), default=_span())
+        history = History(dataset, span, fast=False)
         if seed:
             try:
                 history.seed(seed, load_snapshot(ws, str(seed)))
