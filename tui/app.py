@@ -28,6 +28,7 @@ from tui.screens.base import FactoryScreen
 from tui.screens.cards import CardsScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.history import HistoryScreen
+from tui.screens.live import LiveScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
@@ -49,9 +50,13 @@ class FactoryApp(App[None]):
         "cards": CardsScreen,
         "adrs": AdrsScreen,
         "history": HistoryScreen,
+        "live": LiveScreen,
         "sql": SqlScreen,
     }
     DEFAULT_MODE = "overview"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]  # noqa: RUF012 (Textual reads it so)
+    """Below 90 columns the nav bar's items lose their right padding, so every screen's key
+    fits on one line at 80."""
     BINDINGS: ClassVar[list[BindingType]] = [
         # Shown by each screen's NavBar, so the Footer keeps room for the screen's own keys.
         *(

@@ -125,3 +125,54 @@ def tables(ws: Workspace) -> list[dict[str, Any]]:
     from core.lens.store import list_tables
 
     return list(_plain(list_tables(ws))["tables"])
+
+
+LIVE_SECTIONS = ("tiers", "perf", "rollout", "live", "degrading", "sunset")
+"""What the Live screen shows of each model, in its order."""
+
+
+def live_board(ws: Workspace) -> dict[str, Any]:
+    """Per model in factory.toml: the `--json` data of `factory tiers MODEL`, `perf MODEL`,
+    `rollout status MODEL` (None when it never had one), `live MODEL`, the newest recorded
+    `check degrading` verdict of each run (run id -> verdict; the check itself writes and
+    alerts, so the dashboard only reads what it left) and `sunset candidates MODEL`.
+    A section that fails holds `{"error": message}`, so one broken file hides one part."""
+    from core.foundation.errors import FactoryError
+    from core.operations.feedback.degrading import latest_verdicts
+    from core.operations.feedback.live import live
+    from core.operations.perf import perf
+    from core.operations.rollouts.actions import status as rollout_status
+    from core.operations.sunset.candidates import sunset_candidates
+    from core.operations.tier_state import tiers_at
+
+    def newest_rollout(model: str) -> Any:
+        try:
+            return rollout_status(ws, model)
+        except FactoryError as exc:
+            if exc.code == "rollout_none":
+                return None
+            raise
+
+    sources: dict[str, Any] = {
+        "tiers": lambda model: tiers_at(ws, model),
+        "perf": lambda model: perf(ws, model),
+        "rollout": newest_rollout,
+        "live": lambda model: live(ws, model),
+        "degrading": lambda model: latest_verdicts(ws, model),
+        "sunset": lambda model: sunset_candidates(ws, model),
+    }
+    models = []
+    for name, config in ws.config.models.items():
+        entry: dict[str, Any] = {
+            "name": name,
+            "task": config.task,
+            "metric": config.primary_metric,
+            "direction": config.direction,
+        }
+        for section in LIVE_SECTIONS:
+            try:
+                entry[section] = _plain(sources[section](name))
+            except FactoryError as exc:
+                entry[section] = {"error": exc.message + (f"\n{exc.hint}" if exc.hint else "")}
+        models.append(entry)
+    return {"models": models}

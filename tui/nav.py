@@ -10,5 +10,11 @@ SCREENS: tuple[tuple[str, str, str, str], ...] = (
     ("cards", "k", "Cards", "Model cards: registry and notes"),
     ("adrs", "a", "ADRs", "Architecture decision records"),
     ("history", "h", "History", "Sessions over time and what happened in each"),
+    (
+        "live",
+        "l",
+        "Live",
+        "Serving tiers, rollouts and their criteria, live performance, degrading, sunset",
+    ),
     ("sql", "s", "SQL", "Read-only SQL over the workspace views"),
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
+
 from core.foundation import events
 from core.foundation.workspace import Workspace
 from tests.tui.conftest import LIVE_S, screen_text, wait_for
@@ -56,6 +58,7 @@ async def test_hidden_screens_reload_when_shown_again(
         )
 
 
+@pytest.mark.slow
 async def test_the_app_keeps_no_workspace_file_open(make_app: Any, tui_ws: Workspace) -> None:
     app = make_app(poll_seconds=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -75,6 +78,7 @@ async def test_the_app_keeps_no_workspace_file_open(make_app: Any, tui_ws: Works
         assert held == []
 
 
+@pytest.mark.slow
 async def test_a_card_edited_in_place_shows_without_a_restart(
     make_app: Any, tui_ws: Workspace
 ) -> None:

@@ -12,6 +12,7 @@ from tui.nav import SCREENS
 from tui.screens.base import TYPING
 
 
+@pytest.mark.slow
 async def test_every_screen_has_a_key_and_shows_it_in_the_footer(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from core.foundation.workspace import Workspace
 from tests.tui.conftest import LIVE_S, RUN_T1, RUN_T2, screen_text, tables_measured, wait_for
 
@@ -90,6 +92,7 @@ async def test_compare_of_unknown_run_shows_the_error_inline(make_app: Any) -> N
         assert "factory runs" in screen_text(app)  # core's hint, shown with the error
 
 
+@pytest.mark.slow
 async def test_a_run_trained_while_the_app_is_open_appears(
     make_app: Any, tui_ws: Workspace
 ) -> None:

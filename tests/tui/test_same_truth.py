@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from core.foundation.workspace import Workspace
@@ -90,6 +91,7 @@ async def test_sql_shows_what_query_json_returns(make_app: Any, tui_ws: Workspac
     assert len(cells) >= 4
 
 
+@pytest.mark.slow
 async def test_cards_show_what_card_json_says(make_app: Any, tui_ws: Workspace) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -157,6 +159,7 @@ async def test_runs_table_shows_what_runs_json_says(make_app: Any, tui_ws: Works
         assert (row[1] == "★") == (doc["data"]["best"][run["model"]] == run["run_id"])
 
 
+@pytest.mark.slow
 async def test_run_detail_shows_what_show_and_curves_json_say(
     make_app: Any, tui_ws: Workspace, run_ids: dict[str, str]
 ) -> None:
@@ -233,6 +236,7 @@ async def test_compare_shows_what_compare_json_says(
         assert fmt.signed(fold["delta"]) in row
 
 
+@pytest.mark.slow
 async def test_overview_shows_gates_tiers_and_drift_as_status_json(
     make_app: Any, tui_ws: Workspace
 ) -> None:

@@ -45,16 +45,23 @@ def rows_table(
     rows: Iterable[Sequence[Any]],
     *,
     numeric: Sequence[str] = (),
+    whole: Sequence[str] = (),
 ) -> Table:
+    """`whole` columns (run ids) keep their widest cell on one line; the others fold."""
     table = Table(
         title=_title(title), title_justify="left", expand=True, header_style="bold", padding=(0, 1)
     )
-    for column in columns:
+    cells = [[_cell(v) for v in row] for row in rows]
+    for index, column in enumerate(columns):
+        widest = max((c.cell_len for row in cells for c in row[index : index + 1]), default=0)
         table.add_column(
-            Text(column), justify="right" if column in numeric else "left", overflow="fold"
+            Text(column),
+            justify="right" if column in numeric else "left",
+            overflow="fold",
+            min_width=widest if column in whole else None,
         )
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
+    for row in cells:
+        table.add_row(*row)
     return table
 
 
