@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +162,8 @@ def run_command(
     command`) in the workspace with `payload` on stdin. A failure (exit code, timeout, a
     missing program) warns on stderr and emits `event`, never raises: the step that runs the
     hook has done its work. Returns the problem, or None when it ran fine."""
+    import subprocess  # only when a hook runs: `status` lists alerts on every sitting
+
     problem: str | None = None
     try:
         done = subprocess.run(

@@ -13,13 +13,17 @@ than the staging gate's `min_delta` with 95% confidence; `does_not_help` when th
 interval of its improvement lies at or below `min_delta` (the model is not short of data; its
 features or architecture need work); otherwise `inconclusive`, which is also the answer on
 fewer than `MIN_WINDOW_ROWS` rows or too few dates for the test. Recorded in
-`reports/newdata-<id>.json`, with the id hashed from the inputs.
+`reports/newdata-<id>.json`, with the id hashed from the inputs. `does_not_help` raises the
+`new_data_no_help` alert ("new data alone doesn't help": the features or architecture need
+work), once per champion and window (`raise_no_help`); after a degradation-triggered retrain
+its message says the champion was found degrading.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.foundation.atomic import write_json
@@ -69,6 +73,10 @@ class NewDataResult:
     reused: bool = False
     decision: DecisionData | None = None
     """The paired decision on the window's rows (`core.stats.decide`)."""
+    alert_id: str | None = None
+    """The `new_data_no_help` alert of a `does_not_help` verdict (None otherwise)."""
+    alert_new: bool = False
+    """Whether this check raised that alert (False: it was raised before, in this window)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -132,9 +140,12 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
     existing = read_json(path)
     if isinstance(existing, dict) and existing.get("check_id") == check_id:
         names = NewDataResult.__dataclass_fields__
-        return NewDataResult(
+        reused = NewDataResult(
             **{**{k: v for k, v in existing.items() if k in names}, "reused": True}
         )
+        # Raised again (a no-op when it exists): a kill between the verdict and its alert
+        # must not leave a "doesn't help" that never alerted.
+        return replace(reused, **_alert_fields(raise_no_help(ws, reused)))
 
     primary = report.get("primary_metric") or {}
     metric, direction = str(primary.get("name")), str(primary.get("direction") or config.direction)
@@ -152,6 +163,7 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
     old_end = str((get_manifest(ws, old_snapshot).get("time_range") or [None, None])[1])
     new_end = str((manifest.get("time_range") or [None, None])[1])
     result = _evaluate(ws, model, report, new_snapshot, old_end, new_end, base, min_delta)
+    result = replace(result, **_alert_fields(raise_no_help(ws, result)))
     write_json(path, {"schema": NEWDATA_SCHEMA, **result.to_dict()})
     from core.foundation.events import emit
 
@@ -165,19 +177,58 @@ def check_new_data(ws: Workspace, model: str, new_snapshot: str) -> NewDataResul
         verdict=result.verdict,
         improvement=result.improvement,
     )
-    if result.verdict == "does_not_help":
-        from core.operations.alerts import raise_alert
-
-        raise_alert(
-            ws,
-            "new_data_no_help",
-            check_id,
-            f"{model}: new data alone doesn't help: the features or architecture need work "
-            f"(retraining {champion_id}'s recipe on {new_snapshot}: {result.reason})",
-            model=model,
-            details={"check_id": check_id, "improvement": result.improvement},
-        )
     return result
+
+
+def _alert_fields(raised: tuple[str, bool] | None) -> dict[str, Any]:
+    if raised is None:
+        return {"alert_id": None, "alert_new": False}
+    return {"alert_id": raised[0], "alert_new": raised[1]}
+
+
+def raise_no_help(ws: Workspace, result: NewDataResult) -> tuple[str, bool] | None:
+    """The rule: a `does_not_help` verdict raises the `new_data_no_help` alert (through
+    `core.operations.alerts`: its file, the `alert.raised` event, `[alerts] command`), once
+    per champion and window, like the `degrading` alert: the windows are `[feedback]
+    lookback_days` long calendar blocks (`feedback.degrading.window_of`) holding the newest
+    day scored, so checking again, or on a slightly newer snapshot in the same window,
+    raises nothing new. Any other verdict raises nothing. Returns (alert id, newly raised),
+    or None when no alert applies."""
+    if result.verdict != "does_not_help":
+        return None
+    from core.operations.alerts import raise_alert
+    from core.operations.feedback.degrading import latest_verdicts, window_of
+
+    window = result.check_id  # no day scored to place it by: one alert per check
+    if result.window:
+        with suppress(ValueError):
+            window = window_of(str(result.window[-1]), ws.config.feedback.lookback_days)
+    degrading = latest_verdicts(ws, result.model).get(result.champion) or {}
+    after = (
+        f" after {result.champion} was found degrading ({degrading.get('check_id')})"
+        if degrading.get("verdict") == "degrading"
+        else ""
+    )
+    alert, new = raise_alert(
+        ws,
+        "new_data_no_help",
+        f"{result.champion}@{window}",
+        f"{result.model}: new data alone doesn't help{after}: the features or architecture "
+        f"need work (retraining {result.champion}'s recipe on {result.new_snapshot}: "
+        f"{result.reason})",
+        model=result.model,
+        details={
+            "check_id": result.check_id,
+            "run_id": result.champion,
+            "tier": result.champion_tier,
+            "new_snapshot": result.new_snapshot,
+            "window": window,
+            "improvement": result.improvement,
+            "metric": result.metric,
+            "degrading": degrading.get("verdict"),
+        },
+    )
+    return alert.alert_id, new
 
 
 def _inconclusive(base: dict[str, Any], reason: str, model: str, **more: Any) -> NewDataResult:

@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, NotRequired, TypedDict
 
-from core.experiments.report import BaselineBrief, PrimaryMetricData
+from core.experiments.report_json import BaselineBrief, PrimaryMetricData
 from core.foundation.suggest import Next, factory, high, low, ordered
 from core.foundation.workspace import Workspace
 from core.overview.activity import LastActivityData, SinceData
+from core.overview.live_section import LiveBrief
 from core.records.summary import NextIdea, OpenPlan
 
 RECENT_SESSION_DAYS = 14
@@ -149,6 +150,10 @@ class ModelStatus:
     rollout: dict[str, Any] | None = None
     """The newest rollout (`core.operations.rollouts.actions.summary`): mode, status,
     share, criteria of its last analysis, next step; None when there never was one."""
+    live: LiveBrief | None = None
+    """The serving run on real traffic (`core.overview.live_section`): labelled n, realised
+    metric beside its backtest range, degrading yes / no / inconclusive, sunset candidate
+    and why; None while no outcome of the model is joined."""
 
     def to_dict(self) -> dict[str, Any]:
         from core.foundation.plain import to_plain
@@ -217,6 +222,7 @@ def workspace_status(ws: Workspace, since: str | None = None) -> StatusResult:
     from core.overview.activity import last_activity
     from core.overview.activity import since as happened_since
     from core.overview.cards_section import cards_section
+    from core.overview.live_section import live_section
     from core.overview.operations_section import operations_section
     from core.overview.rollouts_section import rollouts_section
     from core.overview.runs_section import experiments_section
@@ -250,7 +256,10 @@ def workspace_status(ws: Workspace, since: str | None = None) -> StatusResult:
     models = []
     for name, model in config.models.items():
         parts: dict[str, Any] = {}
-        for section in (experiments_section, operations_section, cards_section, rollouts_section):
+        sections = (
+            experiments_section, operations_section, cards_section, rollouts_section, live_section
+        )  # fmt: skip
+        for section in sections:
             written, more = section(ws, name)
             clash = set(written) & set(parts)
             if clash:  # each field has one owner

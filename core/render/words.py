@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.render.text import NOTHING, number, value, when
+from core.render.text import NOTHING, number, percent, value, when
 
 
 def run_brief(run: dict[str, Any]) -> str:
@@ -71,6 +71,8 @@ def status_field(key: str, field: Any) -> str:
         )
     if key == "rollout" and isinstance(field, dict):
         return _rollout(field)
+    if key == "live" and isinstance(field, dict):
+        return live(field)
     if key == "card" and isinstance(field, dict):
         if field.get("error"):
             return f"BROKEN: {field['error']}"
@@ -108,6 +110,46 @@ def _rollout(rollout: dict[str, Any]) -> str:
         lines.append(f"next: {rollout['next_step']}")
     elif rollout.get("reason"):
         lines.append(f"{rollout.get('decision') or status}: {rollout['reason']}")
+    return "\n".join(lines)
+
+
+POSITIONS = {
+    "below_range": "below its backtest range",
+    "within_range": "within its backtest range",
+    "above_range": "above its backtest range",
+}
+
+
+def live(brief: dict[str, Any]) -> str:
+    """The serving run on real traffic: realised metric beside its backtest range, labelled
+    n, degrading, sunset candidate and why (`status`'s `live`)."""
+    run = brief.get("run_id") or NOTHING
+    tier = brief.get("tier")
+    head = f"{run} ({tier})" if tier else f"{run} (no tier)"
+    low, high = [*(brief.get("interval") or []), None, None][:2]
+    shown = number(brief.get("value"))
+    if low is not None and high is not None:
+        shown += f" [{number(low)}, {number(high)}]"
+    back = [*(brief.get("backtest") or []), None, None]
+    labelled = brief.get("labelled_count") or 0
+    coverage = brief.get("coverage")
+    lines = [
+        f"{head}  {brief.get('metric') or ''} {shown} on {labelled} labelled"
+        + (f" ({percent(coverage)} of {brief.get('logged_count')} logged)" if coverage else "")
+        + f"  backtest {number(back[0])} to {number(back[1])}: "
+        + POSITIONS.get(str(brief.get("position")), "no backtest range to compare")
+    ]
+    degrading = brief.get("degrading")
+    verdict = (
+        "not checked"
+        if degrading is None
+        else f"{degrading} (on {brief.get('degrading_labelled_count')} labelled, "
+        f"{when(brief.get('degrading_checked_at'))})"
+    )
+    candidate = brief.get("sunset_candidate")
+    sunset = "not considered" if candidate is None else ("YES" if candidate else "no")
+    lines.append(f"degrading: {verdict} · sunset candidate: {sunset}")
+    lines.extend(f"sunset: {reason}" for reason in brief.get("sunset_reasons") or [])
     return "\n".join(lines)
 
 

@@ -203,6 +203,7 @@ def test_alert_windows_are_fixed_calendar_blocks(day: str, window: str) -> None:
     assert window_of("2016-01-30", 90) != window
 
 
+@pytest.mark.slow
 def test_a_retrain_worse_than_prod_is_stopped_by_the_gate(fb: dict[str, Any]) -> None:
     """Degradation runs `[retrain] command`; the retrained run is weak, so its gate fails and
     prod keeps its run."""

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from tests.feedback.conftest import CUTOFF, hand_labels, set_config
 
@@ -90,6 +91,7 @@ def test_predictions_outside_the_lookback_stay_unjoined(fb: dict[str, Any]) -> N
     assert done.doc["data"]["outside_lookback"] == 184 - 30 - 1
 
 
+@pytest.mark.slow
 def test_kill_9_mid_write_leaves_nothing_and_the_next_join_completes(fb: dict[str, Any]) -> None:
     killed = fb["run"](
         "feedback", "join", "rain", env={"FACTORY_CRASH_AT": "outcomes.before_rename"}
@@ -104,6 +106,7 @@ def test_kill_9_mid_write_leaves_nothing_and_the_next_join_completes(fb: dict[st
     assert len(_outcomes(fb["ws"])) == 90
 
 
+@pytest.mark.slow
 def test_ingest_by_request_id_is_idempotent_too(fb: dict[str, Any]) -> None:
     scored = pd.read_csv(fb["predictions"], dtype={"request_id": str})
     early = scored[scored["date"] < "2015-08-01"].head(12)

@@ -28,6 +28,7 @@ def _adrs_naming(root: Path, change_id: str) -> list[Path]:
     return [p for p in sorted((root / "adrs").glob("*.md")) if change_id in p.read_text()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", ["tiers.after_card", "tiers.after_adr", "tiers.after_event"])
 def test_a_killed_override_is_completed_by_running_it_again(ro: dict[str, Any], step: str) -> None:
     root, other = ro["root"], ro["other"]

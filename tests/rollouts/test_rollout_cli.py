@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.rollouts.conftest import serve_requests
 
@@ -126,6 +127,7 @@ def test_start_is_idempotent_and_routes_sticky_by_key(ro: dict[str, Any]) -> Non
     ]  # sticky
 
 
+@pytest.mark.slow
 def test_a_slower_challenger_is_rolled_back_by_latency_within_its_failure_limit(
     ro: dict[str, Any],
 ) -> None:
@@ -189,6 +191,7 @@ def test_a_slower_challenger_is_rolled_back_by_latency_within_its_failure_limit(
     assert names == ["rollout.started", "rollout.analysed", "rollout.analysed", "rollout.aborted"]
 
 
+@pytest.mark.slow
 def test_a_faster_cheaper_challenger_is_promoted_with_its_verdict(ro: dict[str, Any]) -> None:
     started = ro["run"]("rollout", "start", "rain", "--run", ro["challenger"], *START)
     rid = started.doc["data"]["rollout_id"]
@@ -216,6 +219,7 @@ def test_a_faster_cheaper_challenger_is_promoted_with_its_verdict(ro: dict[str, 
     assert verdict["tier_change"]["change_id"] == entry["change_id"]
 
 
+@pytest.mark.slow
 def test_no_requests_is_inconclusive_and_pause_holds_until_resumed(ro: dict[str, Any]) -> None:
     from core.overview.rollouts_section import rollouts_section
 

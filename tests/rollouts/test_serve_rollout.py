@@ -134,6 +134,7 @@ def _drive(root: Path, run: Any, rollout_id: str) -> tuple[dict[str, Any], dict[
     return view, answered
 
 
+@pytest.mark.slow
 def test_a_broken_challenger_is_rolled_back_automatically_while_serving(
     canary_template: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -160,6 +161,7 @@ def test_a_broken_challenger_is_rolled_back_automatically_while_serving(
     assert len(alerts) == 1
 
 
+@pytest.mark.slow
 def test_a_better_challenger_is_promoted_automatically_while_serving(
     canary_template: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -137,7 +137,8 @@ def rollout_plan(ctx: Context) -> Reply:
         arg(
             "--quality",
             choices=["off", "on", "required"],
-            help="analyse quality once outcomes join (on), and require it to pass (required)",
+            help="analyse quality once outcomes join (on), and require it to pass (required); "
+            "default: on when outcomes of the model have joined, else off",
         ),
         arg(
             "--latency-ratio-max",

@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
-from core.lens.views import cards, events, operations, records, rollouts, runs, snapshots
+from core.lens.views import (
+    cards,
+    events,
+    operations,
+    outcomes,
+    records,
+    rollouts,
+    runs,
+    snapshots,
+)
 from core.lens.views.sql import ViewSpec
 
-MODULES = (events, snapshots, runs, operations, rollouts, cards, records)
+MODULES = (events, snapshots, runs, operations, outcomes, rollouts, cards, records)
 
 
 def views() -> dict[str, ViewSpec]:

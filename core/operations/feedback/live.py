@@ -235,12 +235,12 @@ def live(ws: Workspace, model: str, *, record: bool = False) -> LiveResult:
     notes = [] if runs else [f"no logged prediction of {model} yet (factory predict / serve)"]
     result = LiveResult(model, config.task, runs, clock.iso(), min_labelled, notes)
     if record:
-        write_json(summary_path(ws, model, "live"), {"schema": LIVE_SCHEMA, **_brief(result)})
+        write_json(summary_path(ws, model, "live"), {"schema": LIVE_SCHEMA, **brief(result)})
     return result
 
 
-def _brief(result: LiveResult) -> dict[str, Any]:
-    """What `status` shows of live performance."""
+def brief(result: LiveResult) -> dict[str, Any]:
+    """What `status` shows of live performance (the summary `feedback join` records)."""
     return {
         "model": result.model,
         "as_of": result.as_of,

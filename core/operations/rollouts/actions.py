@@ -145,6 +145,8 @@ def build_spec(
             details={"model": model, "tier": "prod"},
         )
     prod_gate = ws.config.gates["prod"]
+    if settings.get("quality") is None:
+        settings["quality"] = _quality_default(ws, model)
     values: dict[str, Any] = {
         "latency_ratio_max": prod_gate.latency_ratio_max,
         "quality_min_effect": max(prod_gate.min_delta, 0.0),
@@ -161,6 +163,16 @@ def build_spec(
             attempt=attempt, **values,
         )
     )  # fmt: skip
+
+
+def _quality_default(ws: Workspace, model: str) -> str:
+    """`on` once outcomes of `model` have joined (labels reach the factory, so quality can be
+    decided online: issue 13's "quality becomes a rollout criterion once outcomes join"),
+    else `off`: a model whose labels never arrive would only ever be inconclusive on quality,
+    and that would pause the rollout at its inconclusive limit."""
+    from core.operations.feedback.outcomes import read_outcomes
+
+    return "on" if next(read_outcomes(ws, model), None) is not None else "off"
 
 
 def _new_state(spec: RolloutSpec) -> dict[str, Any]:
@@ -563,7 +575,14 @@ def _analyse(ws: Workspace, spec: RolloutSpec, state: dict[str, Any], now: str) 
     analysis = None
     error_text = None
     try:
-        log = read_rollout_log(ws, spec.model, spec.rollout_id, str(state["started_at"]), now)
+        losses = None
+        if spec.quality != "off":
+            from core.operations.feedback.outcomes import losses_by_request
+
+            losses = losses_by_request(ws, spec.model)
+        log = read_rollout_log(
+            ws, spec.model, spec.rollout_id, str(state["started_at"]), now, losses
+        )
         cutoffs = [str(look["at"]) for look in looks] + [now]
         analysis = replay(spec, log.looks(cutoffs))[-1]
     except (OSError, ValueError) as exc:

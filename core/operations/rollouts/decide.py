@@ -52,7 +52,9 @@ class ArmObservations:
     cpu_ms: npt.NDArray[np.float64]
     """CPU milliseconds per request; NaN where not logged."""
     loss: npt.NDArray[np.float64] | None = None
-    """Per-request loss once its outcome joined (NaN where none yet); None: no outcomes."""
+    """Per-row losses of this interval's predictions whose outcome joined (any count: a
+    call of several rows is one request but several predictions; NaN is skipped); None: no
+    outcomes read."""
 
     @classmethod
     def of(
@@ -69,7 +71,7 @@ class ArmObservations:
         errors = np.zeros(n, dtype=bool) if error is None else np.asarray(error, dtype=bool).ravel()
         cpu = np.full(n, np.nan) if cpu_ms is None else np.asarray(cpu_ms, dtype=float).ravel()
         losses = None if loss is None else np.asarray(loss, dtype=float).ravel()
-        if errors.size != n or cpu.size != n or (losses is not None and losses.size != n):
+        if errors.size != n or cpu.size != n:
             raise ValueError("an arm's arrays must have one value per request")
         return cls(latency, errors, cpu, losses)
 
@@ -283,7 +285,7 @@ class Analyser:
         if guard is not None:
             verdict, reason = INCONCLUSIVE, guard
         return CriterionResult(
-            name="quality", value=state.estimate, threshold=-effect, verdict=verdict,
+            name="quality", value=state.estimate, threshold=0.0 - effect, verdict=verdict,
             required=self.spec.quality == "required", interval=(state.low, state.high),
             stable=state.mean_a, challenger=state.mean_b, n_stable=state.n_a,
             n_challenger=state.n_b, unit="challenger minus stable mean loss", reason=reason,
@@ -296,7 +298,8 @@ def _losses(arm: ArmObservations) -> npt.NDArray[np.float64]:
 
     if arm.loss is None:
         return np.empty(0)
-    return arm.loss[np.isfinite(arm.loss) & ~arm.error]
+    # A failed request has no prediction, so no outcome and no loss: finite values only.
+    return arm.loss[np.isfinite(arm.loss)]
 
 
 def _interval_verdict(

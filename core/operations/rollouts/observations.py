@@ -53,24 +53,39 @@ def is_error(status: Any, error_code: Any) -> bool | None:
 
 @dataclass(frozen=True)
 class ArmLog:
-    """One arm's requests, sorted by time."""
+    """One arm's requests, sorted by time, and the per-row losses of those whose outcome
+    joined (by the time the request was logged)."""
 
     ts: npt.NDArray[np.str_]
     latency_ms: npt.NDArray[np.float64]
     cpu_ms: npt.NDArray[np.float64]
     error: npt.NDArray[np.bool_]
+    loss_ts: npt.NDArray[np.str_] | None = None
+    """None: outcomes were not read (quality off)."""
+    loss: npt.NDArray[np.float64] | None = None
 
     @classmethod
     def build(
-        cls, ts: list[str], latency_ms: list[float], cpu_ms: list[float], error: list[bool]
+        cls,
+        ts: list[str],
+        latency_ms: list[float],
+        cpu_ms: list[float],
+        error: list[bool],
+        losses: list[tuple[str, float]] | None = None,
     ) -> ArmLog:
         import numpy as np
 
         times = np.asarray(ts, dtype=str)
         order = np.argsort(times, kind="stable")
+        loss_ts = loss = None
+        if losses is not None:
+            ordered = sorted(losses, key=lambda pair: pair[0])
+            loss_ts = np.asarray([t for t, _ in ordered], dtype=str)
+            loss = np.asarray([v for _, v in ordered], dtype=float)
         return cls(
             times[order], np.asarray(latency_ms, dtype=float)[order],
             np.asarray(cpu_ms, dtype=float)[order], np.asarray(error, dtype=bool)[order],
+            loss_ts, loss,
         )  # fmt: skip
 
     def __len__(self) -> int:
@@ -78,16 +93,27 @@ class ArmLog:
 
     def slices(self, cutoffs: list[str]) -> list[ArmObservations]:
         """The requests of each look: after the previous cutoff, up to this one (ISO text
-        compares as time)."""
+        compares as time); with them, the losses of that look's requests joined so far."""
         import numpy as np
 
-        ends = np.searchsorted(self.ts, np.asarray(cutoffs, dtype=str), side="right")
-        out, start = [], 0
-        for end in ends.tolist():
+        bounds = np.asarray(cutoffs, dtype=str)
+        ends = np.searchsorted(self.ts, bounds, side="right")
+        loss_ends = (
+            np.searchsorted(self.loss_ts, bounds, side="right").tolist()
+            if self.loss_ts is not None
+            else [None] * len(cutoffs)
+        )
+        out, start, loss_start = [], 0, 0
+        for end, loss_end in zip(ends.tolist(), loss_ends, strict=True):
             end = max(int(end), start)
+            loss = None
+            if self.loss is not None and loss_end is not None:
+                loss_end = max(int(loss_end), loss_start)
+                loss = self.loss[loss_start:loss_end]
+                loss_start = loss_end
             out.append(
                 ArmObservations.of(
-                    self.latency_ms[start:end], self.error[start:end], self.cpu_ms[start:end]
+                    self.latency_ms[start:end], self.error[start:end], self.cpu_ms[start:end], loss
                 )
             )
             start = end
@@ -147,12 +173,21 @@ def log_files(ws: Workspace, since: str, until: str) -> list[Path]:
 
 
 def read_rollout_log(
-    ws: Workspace, model: str, rollout_id: str, since: str, until: str
+    ws: Workspace,
+    model: str,
+    rollout_id: str,
+    since: str,
+    until: str,
+    losses: dict[tuple[str, str], float] | None = None,
 ) -> RolloutLog:
-    """The rollout's requests logged from `since` to `until` (ISO times)."""
+    """The rollout's requests logged from `since` to `until` (ISO times). With `losses`
+    ((request_id, run_id) -> per-row loss of the joined outcomes,
+    `core.operations.feedback.outcomes.losses_by_request`), each arm also carries the loss
+    of every row served that has an outcome: one per row, not per call, since each row is
+    its own prediction with its own label."""
     needle = rollout_id.encode()
     arms: dict[str, dict[str, list[Any]]] = {
-        arm: {"ts": [], "latency_ms": [], "cpu_ms": [], "error": []} for arm in ARMS
+        arm: {"ts": [], "latency_ms": [], "cpu_ms": [], "error": [], "losses": []} for arm in ARMS
     }
     files = skipped = 0
     for path in log_files(ws, since, until):
@@ -182,6 +217,10 @@ def read_rollout_log(
             if arm not in arms or error is None or not ts or (latency != latency and not error):
                 skipped += 1
                 continue
+            if losses is not None and not error:
+                loss = losses.get((str(row.get("request_id")), str(row.get("run_id"))))
+                if loss is not None:
+                    arms[str(arm)]["losses"].append((ts, loss))
             # The rows of one HTTP call share its time and latency: one observation per call
             # and arm (by `call_id` when the log has one), not one per row.
             call = row.get("call_id")
@@ -195,7 +234,9 @@ def read_rollout_log(
             target["cpu_ms"].append(_num(row.get("cpu_ms")))
             target["error"].append(bool(error))
     built = {
-        arm: ArmLog.build(v["ts"], v["latency_ms"], v["cpu_ms"], v["error"])
+        arm: ArmLog.build(
+            v["ts"], v["latency_ms"], v["cpu_ms"], v["error"], v["losses"] if losses else None
+        )
         for arm, v in arms.items()
     }
     return RolloutLog(built["stable"], built["challenger"], files, skipped)
