@@ -30,6 +30,7 @@ def train_run(
     allow_leaky: str | None = None,
     progress: Progress | None = None,
     thread_count: int | None = None,
+    engine: str | None = None,
 ) -> TrainResult:
     """Train `model` (components default to factory.toml's, or the plan's), or return the
     existing run with the same inputs; the card records the run and checks its plan."""
@@ -58,7 +59,7 @@ def train_run(
 
     result = run_training(
         ws, inputs, plan_id=plan_id, force=force, allow_leaky=allow_leaky, progress=progress,
-        thread_count=thread_count, record=remember,
+        thread_count=thread_count, record=remember, engine=engine,
     )  # fmt: skip
     from core.lens.compaction.compact import compact_after_training
 

@@ -9,7 +9,6 @@ written for a newer factory still loads.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import tomllib
@@ -147,6 +146,33 @@ class SunsetConfig:
     """Labelled predictions before a live-metric or champion comparison counts."""
 
 
+ENGINES = ("local", "dask", "ray")
+"""Where folds and scoring partitions run (`[compute] engine`, adrs/0033)."""
+
+_DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """`[compute]`: the engine that runs walk-forward folds and batch-scoring partitions as
+    tasks (adrs/0033). Results are the same on every engine; only where the work runs moves."""
+
+    engine: Literal["local", "dask", "ray"] = "local"
+    address: str = ""
+    """The scheduler to connect to (`tcp://host:8786` for Dask); empty starts a cluster of
+    `workers` processes on this machine for the command's duration."""
+    workers: int | None = None
+    """Processes of the cluster started here (default: one per core); only without address."""
+    connect_timeout_s: float = 5.0
+    """Seconds to reach the scheduler and see a worker before giving up (never a hang)."""
+    engine_at: str | None = None
+    """Where `engine` is written (`factory.toml:12`), for the errors of opening the engine."""
+    address_at: str | None = None
+
+
+COMPUTE_KEYS = ("engine", "address", "workers", "connect_timeout_s")
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -162,6 +188,7 @@ class Config:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
     sunset: SunsetConfig = field(default_factory=SunsetConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     warnings: tuple[str, ...] = ()
     """What was accepted but looks wrong (an unknown top-level table), file and line first."""
@@ -187,12 +214,13 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "feedback": _keys(FeedbackConfig),
     "retrain": _keys(RetrainConfig),
     "sunset": _keys(SunsetConfig),
+    "compute": COMPUTE_KEYS,
 }
 """The keys of every table factory reads (`*` stands for a dataset, model or tier name)."""
 
 TOP_LEVEL = (
     "workspace", "datasets", "models", "validation", "cost", "gates", "drift", "alerts", "remote",
-    "feedback", "retrain", "sunset",
+    "feedback", "retrain", "sunset", "compute",
 )  # fmt: skip
 
 
@@ -271,6 +299,8 @@ class _Reader:
         for key in table_data:
             if key in known:
                 continue
+            import difflib
+
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             suggestion = f"; did you mean '{close[0]}'?" if close else ""
             self.fail(
@@ -289,6 +319,8 @@ class _Reader:
 
         names = zoneinfo.available_timezones()
         if value not in names or value == "localtime":
+            import difflib
+
             close = difflib.get_close_matches(value, sorted(names - {"localtime"}), n=3)
             self.fail(
                 table,
@@ -381,6 +413,8 @@ def _top_level_warnings(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
             continue
         line = r.line_of_top(name)
         where = f"{r.path}:{line}" if line else str(r.path)
+        import difflib
+
         close = difflib.get_close_matches(name, TOP_LEVEL, n=1, cutoff=0.6)
         suggestion = f"did you mean [{close[0]}]? " if close else ""
         found.append(
@@ -548,6 +582,7 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> Config:
         feedback=_feedback(r, data),
         retrain=_retrain(r, data),
         sunset=_sunset(r, data),
+        compute=_compute(r, data),
         raw=data,
         warnings=warnings,
     )
@@ -605,3 +640,50 @@ def _sunset(r: _Reader, data: dict[str, Any]) -> SunsetConfig:
     if sunset.min_labelled < 2:
         r.fail("sunset", "min_labelled", "must be at least 2")
     return sunset
+
+
+def _compute(r: _Reader, data: dict[str, Any]) -> ComputeConfig:
+    t = r.table(data, "compute", "compute")
+    r.known(t, "compute", "compute")
+    engine = r.get(t, "compute", "engine", str, default="local", choices=ENGINES)
+    address = r.get(t, "compute", "address", str, default="").strip()
+    workers = r.get(t, "compute", "workers", int, default=None)
+    timeout = float(r.get(t, "compute", "connect_timeout_s", (int, float), default=5.0))
+    if workers is not None and workers < 1:
+        r.fail("compute", "workers", "must be at least 1")
+    if workers is not None and address:
+        r.fail(
+            "compute",
+            "workers",
+            "sizes only the cluster started on this machine (address empty); the cluster at "
+            f"{address!r} has the workers it has",
+            hint="Remove workers, or empty address to start a local cluster.",
+        )
+    if not 0 < timeout <= 600:
+        r.fail("compute", "connect_timeout_s", "must lie between 0 and 600 seconds")
+    if address and engine == "local":
+        r.fail(
+            "compute",
+            "address",
+            'the local engine connects to nothing; set engine = "dask" (or "ray") to use it',
+        )
+    if address and engine == "dask" and not _DASK_ADDRESS.match(address):
+        r.fail(
+            "compute",
+            "address",
+            f"{address!r} is not a Dask scheduler address",
+            hint='For example address = "tcp://10.0.0.5:8786", or "" to start a local cluster.',
+        )
+
+    def at(key: str) -> str:
+        line = r.line_of("compute", key) if key in t else None
+        return f"{r.path}:{line}" if line else str(r.path)
+
+    return ComputeConfig(
+        engine=engine,
+        address=address,
+        workers=workers,
+        connect_timeout_s=timeout,
+        engine_at=at("engine"),
+        address_at=at("address"),
+    )

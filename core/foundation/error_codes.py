@@ -172,6 +172,15 @@ _ROWS: tuple[tuple[str, ExitCode, str], ...] = (
      "setting changed): its artifact cannot be rebuilt; nothing was installed."),
     ("snapshot_missing", _INPUT, "A run's snapshot is neither here nor on the remote, and the "
      "source now holds other content."),
+    # The compute engine (`[compute]`, adrs/0033).
+    ("engine_unavailable", _INPUT, "The [compute] engine (dask, ray) is not installed or not "
+     "built in this factory; the message says how to install it."),
+    ("engine_unreachable", _INPUT, "The [compute] address answered not, or had no worker, within "
+     "connect_timeout_s; the message names file and line."),
+    ("engine_mismatch", _INPUT, "The engine's workers run other versions of Python, factory or "
+     "the libraries a fit depends on than this process (results would differ)."),
+    ("engine_failed", _INPUT, "A task on the engine failed outside factory's code (a worker "
+     "died, ran out of memory or lost its connection)."),
     # Queries.
     ("sql_error", _USAGE, "The SQL does not parse or fails."),
     ("read_only", _USAGE, "`factory query` refused a statement that would write or reach out."),

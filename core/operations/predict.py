@@ -36,7 +36,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -331,8 +331,10 @@ def predict_file(
     start: str | None = None,
     log: bool = True,
     allow_changed: bool = False,
+    engine: str | None = None,
 ) -> PredictResult:
-    """Score `input_path` with the model in `tier`; see the module docstring."""
+    """Score `input_path` with the model in `tier`; see the module docstring. `engine`
+    (`--engine`) overrides `[compute] engine`: where the model scores, in row partitions."""
     import numpy as np
     import pandas as pd
 
@@ -377,10 +379,11 @@ def predict_file(
             f"--output {target}: write .csv or .parquet", hint="For example --output scores.csv"
         )
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    predictions = scorer.score(frame, keep, time_column, entity)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
+    with _on_engine(ws, scorer, engine) as scoring:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        predictions = scoring.score(frame, keep, time_column, entity)
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     scored = frame.loc[keep].reset_index(drop=True)
     rows = np.flatnonzero(keep)
     ids = request_ids(batch_id, rows)
@@ -490,6 +493,31 @@ def predict_file(
         warnings=warnings,
         inference=version,
     )
+
+
+@contextlib.contextmanager
+def _on_engine(ws: Workspace, scorer: Scorer, engine: str | None) -> Iterator[Scorer]:
+    """The scorer, its model applied in row partitions on the engine's workers when
+    `[compute]` or `--engine` names one (adrs/0033). The features are still built here, over
+    the whole input, so every row keeps its history; the log is written by this process."""
+    from dataclasses import replace
+
+    from core.compute.engine import engine_spec, open_engine
+
+    spec = engine_spec(ws.config.compute, engine)
+    if spec.local:
+        yield scorer
+        return
+    from core.components.registry import get_component
+    from core.compute.scoring import partitioned_predict
+
+    recorded = (scorer.report.get("components") or {}).get("arch") or {}
+    # The arch `load_scorer` loaded the model with (`artifacts.load_model`'s default too).
+    info = get_component(ws, "arch", str(recorded.get("version") or "catboost_v1"))
+    model_file = ws.artifacts_dir / scorer.run_id / "model.cbm"
+    with open_engine(spec) as opened:
+        predict = partitioned_predict(opened, info, model_file, scorer.task, scorer.run["predict"])
+        yield replace(scorer, run={**scorer.run, "predict": predict})
 
 
 def _history_warnings(scorer: Scorer, frame: Any, time_column: str, keep: Any) -> list[str]:

@@ -148,6 +148,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, dict[str, Any]], None] |
             "marked leaky and never called best",
         ),
         arg("--threads", type=int, help="CatBoost threads (default: all cores)"),
+        arg(
+            "--engine",
+            choices=["local", "dask", "ray"],
+            help="where the folds' fits run, one per task (default: [compute] engine)",
+        ),
         arg("--quiet", action="store_true", help="no progress on stderr"),
     ],
     mutating=True,
@@ -171,6 +176,7 @@ def train(ctx: Context) -> Reply:
             allow_leaky=a.allow_leaky,
             progress=progress,
             thread_count=a.threads,
+            engine=a.engine,
         )
     if result.reused and not a.quiet:
         print(

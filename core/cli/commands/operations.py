@@ -325,6 +325,11 @@ def tiers(ctx: Context) -> Reply:
             help="score even though the run's features or arch code changed since it trained "
             "(recorded in the inference log)",
         ),
+        arg(
+            "--engine",
+            choices=["local", "dask", "ray"],
+            help="where the model scores, in row partitions (default: [compute] engine)",
+        ),
     ],
     mutating=True,
 )
@@ -342,6 +347,7 @@ def predict(ctx: Context) -> Reply:
         start=a.start,
         log=not a.no_log,
         allow_changed=a.allow_changed,
+        engine=a.engine,
     )
     next_commands = (
         [

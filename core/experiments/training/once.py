@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.compute.engine import LOCAL, Engine, EngineSpec, open_engine
 from core.experiments import index
 from core.experiments.report import (
     REPORT_SCHEMA,
@@ -24,7 +25,8 @@ from core.experiments.report import (
     Window,
     finite,
 )
-from core.experiments.training.fit import Progress, fit_final, fit_fold, measure_latency
+from core.experiments.training.fit import Fitted, Progress, fit_final, measure_latency
+from core.experiments.training.folds import FoldData, FoldTask, fit_fold_task
 from core.experiments.training.inputs import RunInputs
 from core.foundation import clock
 from core.foundation.atomic import atomic_path, write_json
@@ -76,11 +78,32 @@ def train_once(
     progress: Progress | None,
     threads: int,
     leak: Leak | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> RunReport:
     """Train every fold and the final model, write the artifacts into `artifact_dir` (and
-    nowhere else), and return the report; nothing in `reports/` or the card is touched."""
+    nowhere else), and return the report; nothing in `reports/` or the card is touched.
+    The folds' fits run as tasks on `engine` (adrs/0033); the result is the same on each."""
+    with open_engine(engine) as opened:
+        return _train_once(
+            ws, inputs, artifact_dir=artifact_dir, plan_id=plan_id, progress=progress,
+            threads=threads, leak=leak, engine=opened,
+        )  # fmt: skip
+
+
+def _train_once(
+    ws: Workspace,
+    inputs: RunInputs,
+    *,
+    artifact_dir: Path,
+    plan_id: str | None,
+    progress: Progress | None,
+    threads: int,
+    leak: Leak | None,
+    engine: Engine,
+) -> RunReport:
     import numpy as np
 
+    from core.compute.shipping import ship
     from core.data.snapshots import load_snapshot
     from core.experiments.repro import reproducibility
     from core.experiments.training import baselines as naive
@@ -147,26 +170,50 @@ def train_once(
     oof_entity: dict[str, list[str]] = {c: [] for c in inputs.entity_columns}
     oof_baselines: dict[str, list[float]] = {n: [] for n in names}
     uncovered = 0
-    for k, fold in enumerate(plan.folds):
-        mark = time.perf_counter()
-        train_mask, test_mask = plan.train_masks[k], plan.test_masks[k]
+    shared = FoldData(
+        inputs=inputs, arch=ship(inputs.components["arch"]), threads=threads, features=features,
+        labels=labels, categorical=categorical, train_masks=list(plan.train_masks),
+        test_masks=list(plan.test_masks), fit_masks=list(plan.fit_masks),
+        inner_masks=list(plan.inner_masks), folds=[f.index for f in plan.folds],
+        windows=[f.window() for f in plan.folds],
+    )  # fmt: skip
+
+    def started(fold: Any) -> None:
         if progress is not None:
             progress(
                 "fold_start",
                 {"fold": fold.index, "label": f"fold {fold.index}", "iterations": iterations},
             )
-        fitted = fit_fold(
-            arch, inputs, threads, features, labels, categorical,
-            train_mask=train_mask, test_mask=test_mask, fit_mask=plan.fit_masks[k],
-            inner_mask=plan.inner_masks[k], progress=progress, fold=fold.index,
-            where=f"fold {fold.index} ({fold.window()})",
-        )  # fmt: skip
-        if fitted.best_iteration is not None:
-            picks.append(fitted.best_iteration)
-        y_test = labels[test_mask].to_numpy(dtype=float)
-        prediction = np.asarray(
-            arch.predict(fitted.model, features[test_mask], inputs.model.task), dtype=float
+
+    # Remote tasks run at once and cannot reach the progress bar: every fold starts now.
+    local_progress = None if engine.remote else progress
+    tasks = [FoldTask(k, local_progress) for k in range(len(plan.folds))]
+    if engine.remote:
+        for fold in plan.folds:
+            started(fold)
+    outputs = engine.map(fit_fold_task, shared, tasks)
+    early_final: tuple[Fitted, float] | None = None
+    if engine.remote and not stopping:
+        # The final model needs nothing from the folds without early stopping: it grows
+        # here while the workers fit them.
+        mark = time.perf_counter()
+        early = fit_final(
+            arch, inputs, threads, features[usable], labels[usable], categorical, [], None
         )
+        early_final = (early, time.perf_counter() - mark)
+    remote_cpu = 0.0
+    for k, fold in enumerate(plan.folds):
+        train_mask, test_mask = plan.train_masks[k], plan.test_masks[k]
+        if not engine.remote:
+            started(fold)
+        output = next(outputs)
+        mark = time.perf_counter()
+        if engine.remote:
+            remote_cpu += output.cpu_seconds
+        if output.best_iteration is not None:
+            picks.append(output.best_iteration)
+        y_test = labels[test_mask].to_numpy(dtype=float)
+        prediction = output.prediction
         values = score(y_test, prediction)
         y_train = labels[train_mask].to_numpy(dtype=float)
         persisted_test = (
@@ -190,7 +237,7 @@ def train_once(
         oof["prediction"].extend(float(v) for v in prediction)
         for column in inputs.entity_columns:
             oof_entity[column].extend(str(v) for v in frame[column].iloc[positions])
-        curve = fitted.curve
+        curve = output.curve
         curve_metric = curve.get("metric", curve_metric)
         curves.append(
             {
@@ -202,7 +249,7 @@ def train_once(
                 ),
             }
         )
-        seconds = time.perf_counter() - mark
+        seconds = output.seconds + time.perf_counter() - mark
         windows = fold.to_dict()
         inner = windows.get("early_stopping")
         fold_results.append(
@@ -219,11 +266,11 @@ def train_once(
                     end=inner["end"],
                     rows=inner["rows"],
                     fit_rows=inner["fit_rows"],
-                    best_iteration=fitted.best_iteration,
+                    best_iteration=output.best_iteration,
                 )
                 if inner
                 else None,
-                iterations=fitted.trees,
+                iterations=output.trees,
                 seconds=round(seconds, 4),
                 flags=flags,
             )
@@ -235,10 +282,13 @@ def train_once(
     mark = time.perf_counter()
     if progress is not None:
         progress("fold_start", {"fold": "final", "label": "final model", "iterations": iterations})
-    final = fit_final(
-        arch, inputs, threads, features[usable], labels[usable], categorical, picks, progress
-    )
-    timings["final_s"] = time.perf_counter() - mark
+    if early_final is not None:
+        final, timings["final_s"] = early_final
+    else:
+        final = fit_final(
+            arch, inputs, threads, features[usable], labels[usable], categorical, picks, progress
+        )
+        timings["final_s"] = time.perf_counter() - mark
     if progress is not None:
         progress("fold_end", {"fold": "final", "metrics": {}})
 
@@ -285,7 +335,8 @@ def train_once(
         predictions, fold_results, baseline_aggregate, primary_name, directions[primary_name],
         horizon,
     )  # fmt: skip
-    cpu_seconds = round(time.process_time() - cpu, 4)
+    # A worker's CPU is not this process's: the run's cost counts both.
+    cpu_seconds = round(time.process_time() - cpu + remote_cpu, 4)
     timings["total_s"] = time.perf_counter() - wall
     timings = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in timings.items()}
     price = ws.config.cost.price_per_cpu_hour
@@ -354,7 +405,8 @@ def train_once(
             "cost": cpu_seconds * price / 3600,
             "per_1000_predictions": latency["p50_ms"] / 1000 * 1000 * price / 3600,
         },
-        reproducibility=reproducibility(ws.root, inputs.seed, threads),
+        reproducibility=reproducibility(ws.root, inputs.seed, threads)
+        | ({"engine": engine.describe()} if engine.remote else {}),
         artifact={
             "dir": f"artifacts/{run_id}",
             "model": f"artifacts/{run_id}/model.cbm",

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.compute.engine import LOCAL, EngineSpec
 from core.experiments import index
 from core.experiments.report import (
     RunReport,
@@ -92,6 +93,7 @@ def retrain_in_scratch(
     threads: int | None = None,
     keep: Path | None = None,
     install: Path | None = None,
+    engine: EngineSpec = LOCAL,
 ) -> Retrain:
     """Train the report's recipe again in a scratch folder and compare; nothing the run owns
     (report, artifact, card entry, index summary) is touched. With `keep`, the scratch
@@ -104,7 +106,7 @@ def retrain_in_scratch(
     with scratch_folder(ws, report.run_id) as folder:
         again = train_once(
             ws, inputs, artifact_dir=folder / "artifact", plan_id=report.plan_id,
-            progress=None, threads=count, leak=report.leaky,
+            progress=None, threads=count, leak=report.leaky, engine=engine,
         )  # fmt: skip
         found = differences(report, again)
         target = keep if found else install

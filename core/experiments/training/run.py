@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, cast
 
+from core.compute.engine import EngineSpec
 from core.experiments import index
 from core.experiments.report import (
     Leak,
@@ -224,11 +225,15 @@ def run_training(
     progress: Progress | None = None,
     thread_count: int | None = None,
     record: Record | None = None,
+    engine: str | None = None,
 ) -> TrainResult:
     """Train `inputs`, or return the existing run with the same inputs. See the module
     docstring; `record` receives the report as it landed (and a reused one when a plan links
-    to it)."""
+    to it). `engine` (`--engine`) overrides `[compute] engine` for the folds' fits."""
+    from core.compute.engine import engine_spec
     from core.foundation.events import emit
+
+    spec = engine_spec(ws.config.compute, engine)
 
     run_id = inputs.run_id
     model = inputs.model.name
@@ -258,7 +263,7 @@ def run_training(
         leak, checked = _leak_gate(ws, inputs, allow_leaky)
         if path.is_file():
             existing = RunReport.from_dict(index.load_report(ws, run_id))
-            return _force(ws, existing, threads, record)
+            return _force(ws, existing, threads, record, spec)
         write_json(
             marker,
             {
@@ -286,7 +291,7 @@ def run_training(
         try:
             built = train_once(
                 ws, inputs, artifact_dir=ws.artifacts_dir / run_id, plan_id=plan_id,
-                progress=progress, threads=threads, leak=leak,
+                progress=progress, threads=threads, leak=leak, engine=spec,
             )  # fmt: skip
             write_json(path, built.to_dict())
             # Read back what landed (sorted keys), so the card sees the same report whether
@@ -326,13 +331,15 @@ def run_training(
         )  # fmt: skip
 
 
-def _force(ws: Workspace, report: RunReport, threads: int, record: Record | None) -> TrainResult:
+def _force(
+    ws: Workspace, report: RunReport, threads: int, record: Record | None, spec: EngineSpec
+) -> TrainResult:
     """`--force` on an existing run: retrain in scratch; identical results change nothing;
     different ones replace the results and keep when the run began and which plan it served."""
     from core.foundation.events import emit
 
     retrained = retrain_in_scratch(
-        ws, report, threads=threads, keep=ws.artifacts_dir / report.run_id
+        ws, report, threads=threads, keep=ws.artifacts_dir / report.run_id, engine=spec
     )
     assert retrained.report is not None  # same inputs: the run id matched above
     emit(
