@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.foundation import build_event_log
 from core.foundation.events import event_files, read_events
 from core.foundation.timeparse import resolve_range
@@ -39,6 +41,7 @@ def test_runner_refuses_an_unknown_benchmark() -> None:
     assert "foundation" in proc.stderr
 
 
+@pytest.mark.slow
 async def test_live_refresh_bench_sees_each_event_and_restores_the_session(
     tmp_path: Path, monkeypatch: Any
 ) -> None:

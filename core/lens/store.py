@@ -281,7 +281,8 @@ def run_query(workspace: Workspace, sql: str, limit: int | None = 1000) -> Query
                 raise FactoryError(
                     "files_changed",
                     f"Files under the views changed while the query read them: {retired.message}",
-                    hint="Run the query again; if it keeps failing, run `factory compact`.",
+                    hint="Run the query again; if it keeps failing, run `factory compact`, "
+                    "which writes the compacted files anew from the runs and logs themselves.",
                     details={"sql": sql},
                     exit_code=ExitCode.INPUT,
                 ) from None
@@ -311,11 +312,19 @@ class TablesResult:
 
 
 def list_tables(workspace: Workspace) -> TablesResult:
-    con = connect(workspace)
+    import duckdb
+
+    try:
+        con = connect(workspace)
+    except duckdb.IOException as exc:
+        raise _unreadable(exc) from None
     try:
         tables = []
         for spec in _load_views().values():
-            described = con.execute(f'DESCRIBE "{spec.name}"').fetchall()
+            try:
+                described = con.execute(f'DESCRIBE "{spec.name}"').fetchall()
+            except duckdb.IOException as exc:
+                raise _unreadable(exc) from None
             tables.append(
                 TableInfo(
                     spec.name,
@@ -326,3 +335,16 @@ def list_tables(workspace: Workspace) -> TablesResult:
     finally:
         con.close()
     return TablesResult(tables)
+
+
+def _unreadable(exc: Exception) -> FactoryError:
+    """A compacted file the manifest names is gone (deleted by hand, or retired by a
+    compaction a moment ago): the user's to fix, not "a bug in factory"."""
+    return FactoryError(
+        "files_changed",
+        f"The views could not read their files: {exc}",
+        hint="Run the command again; if it keeps failing, run `factory compact`, which writes "
+        "the compacted files anew from the runs and logs themselves (they are copies: nothing "
+        "is lost).",
+        exit_code=ExitCode.INPUT,
+    )

@@ -32,6 +32,7 @@ def write(ws: Path, name: str, text: str | bytes) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_embedded_snapshot_is_content_addressed_and_idempotent(workspace: Path) -> None:
     first = run_factory("data", "snapshot", "--dataset", "weather", "--json", cwd=workspace)
     assert first.code == 0, first.stdout

@@ -62,6 +62,7 @@ def leftovers(ws: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_a_snapshot_in_chunks_has_the_id_and_rows_of_a_whole_read(workspace: Path) -> None:
     (workspace / "sales.csv").write_text(sales_csv())
     add_sales(workspace, "sales.csv")
@@ -165,6 +166,7 @@ def _bad(text: str, line: int, old: str, new: str) -> str:
     [(SMALL_CHUNKS, False), (SMALL_CHUNKS, True), ({}, False)],
     ids=["chunked", "chunked-csv-reader", "whole"],
 )
+@pytest.mark.slow
 def test_bad_rows_deep_in_a_file_name_their_line_and_column(
     workspace: Path, chunks: dict[str, str], quoted: bool
 ) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_factory
 
 HEADER = "date,precipitation,temp_max,temp_min,wind,weather"
@@ -102,6 +104,7 @@ def test_a_zone_name_converts_to_that_zones_wall_clock(workspace: Path) -> None:
     assert manifest["source_time_zone"] == {"offsets": ["+00:00"], "mode": "Europe/Paris"}
 
 
+@pytest.mark.slow
 def test_naive_times_are_kept_in_every_mode(workspace: Path) -> None:
     naive = ["2024-03-30", "2024-03-31", "2024-04-01"]
     (workspace / "naive.csv").write_text(csv(naive))
@@ -140,6 +143,7 @@ def test_tz_aware_parquet_keeps_its_wall_clock(workspace: Path) -> None:
     assert manifest["source_time_zone"] == {"offsets": ["+01:00", "+02:00"], "mode": "wall_clock"}
 
 
+@pytest.mark.slow
 def test_fall_back_duplicates_in_wall_clock_are_refused_with_the_way_out(
     workspace: Path,
 ) -> None:
@@ -166,6 +170,7 @@ def test_fall_back_duplicates_in_wall_clock_are_refused_with_the_way_out(
     assert manifest["time_range"] == ["2024-10-26T22:00:00", "2024-10-27T02:00:00"]
 
 
+@pytest.mark.slow
 def test_naive_rows_among_offsets_cannot_be_converted(workspace: Path) -> None:
     times = ["2024-03-30T00:00:00+01:00", "2024-03-31T00:00:00", "2024-04-01T00:00:00+02:00"]
     (workspace / "mixed.csv").write_text(csv(times))

@@ -99,6 +99,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.slow
 def test_a_read_only_reports_folder_is_exit_3_naming_the_report(
     snapshotted: Path, read_only: Any
 ) -> None:
@@ -129,6 +130,7 @@ def test_a_read_only_logs_folder_does_not_fail_a_read(snapshotted: Path, read_on
     assert "Permission denied" in ran.stderr
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_exit_3_and_leaves_nothing_half_written(snapshotted: Path) -> None:
     reports = snapshotted / "reports"
     ran = run_limited(

@@ -19,6 +19,7 @@ PENDING_EXIT_CODES = {
 argument (or picks another code), then the entry goes."""
 
 
+@pytest.mark.slow
 def test_every_code_raised_in_the_source_is_in_the_table() -> None:
     unknown = [
         f"{site.where}: {code}"
@@ -46,6 +47,7 @@ def test_every_raise_site_names_its_code_with_a_literal() -> None:
     )
 
 
+@pytest.mark.slow
 def test_no_raise_site_contradicts_the_tables_exit_code() -> None:
     wrong: list[str] = []
     still_pending: set[tuple[str, str]] = set()

@@ -131,6 +131,7 @@ def test_compare_minimize_metric_orients_the_verdict(trained: dict[str, Any]) ->
     assert same.rows == 4 * 90 - 1  # the last date has no tomorrow
 
 
+@pytest.mark.slow
 def test_compare_refuses_different_metrics_or_windows(trained: dict[str, Any]) -> None:
     root = trained["root"]
     ran = run_factory("compare", trained["rain_v2"], trained["temp"], "--json", cwd=root)
@@ -167,6 +168,7 @@ def test_check_features_catches_leaks(trained: dict[str, Any], source: str) -> N
     assert refused.code == 1 and refused.doc["error"]["code"] == "features_leak"
 
 
+@pytest.mark.slow
 def test_check_features_passes_builtins(trained: dict[str, Any]) -> None:
     for version in ("weather_v1", "weather_v2"):
         ran = run_factory(
@@ -187,6 +189,7 @@ def test_status_shows_best_last_and_count(trained: dict[str, Any]) -> None:
     assert rain["last_run"]["run_id"] == trained["rain_v1"]
 
 
+@pytest.mark.slow
 def test_views_answer_from_runs_and_are_empty_in_a_fresh_workspace(
     trained: dict[str, Any], workspace: Path
 ) -> None:

@@ -123,6 +123,7 @@ def _durable(root: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_force_with_identical_results_changes_nothing(trained: dict[str, Any]) -> None:
     root = trained["root"]
     before = _durable(root)
@@ -136,6 +137,7 @@ def test_force_with_identical_results_changes_nothing(trained: dict[str, Any]) -
     assert not list((root / ".factory" / "scratch").glob("*"))  # the scratch folder is gone
 
 
+@pytest.mark.slow
 def test_force_with_different_results_keeps_when_and_why_the_run_began(
     trained: dict[str, Any],
 ) -> None:
@@ -156,6 +158,7 @@ def test_force_with_different_results_keeps_when_and_why_the_run_began(
     assert [r["differences"] for r in after["retrains"]] == [["out-of-fold predictions"]]
 
 
+@pytest.mark.slow
 def test_run_id_follows_component_source_and_flags_a_changed_release(fresh: Path) -> None:
     own = fresh / "components" / "features" / "mine_v1.py"
     own.parent.mkdir(parents=True)
@@ -178,6 +181,7 @@ def test_run_id_follows_component_source_and_flags_a_changed_release(fresh: Path
     assert mine["runs"] == 2 and mine["changed_since_used"] is False
 
 
+@pytest.mark.slow
 def test_plan_runs_its_components_and_links_the_card(trained: dict[str, Any]) -> None:
     root = trained["root"]
     # Already trained on this data: the plan would only reuse that run.
@@ -206,6 +210,7 @@ def test_plan_runs_its_components_and_links_the_card(trained: dict[str, Any]) ->
     assert clash.code == 2 and "pins" in clash.doc["error"]["message"]
 
 
+@pytest.mark.slow
 def test_too_short_data_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
     from tests.experiments.conftest import make_workspace
 
@@ -232,6 +237,7 @@ def test_too_short_data_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None
     assert not list((root / ".factory" / "runs").glob("*.running.json"))
 
 
+@pytest.mark.slow
 def test_user_data_with_entities_categories_and_own_label(tmp_path: Path) -> None:
     """A user's CSV: two stores per date, a categorical column, their own label module."""
     import numpy as np
@@ -509,6 +515,7 @@ def build(frame, time_column, entity_columns):
 '''
 
 
+@pytest.mark.slow
 def test_a_leak_found_is_remembered_refused_and_never_best(fresh: Path) -> None:
     (fresh / "components" / "features").mkdir(parents=True, exist_ok=True)
     (fresh / "components" / "features" / "peek_v1.py").write_text(LEAKY)

@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from core.foundation.workspace import Workspace
 from core.lens.compaction import logs as log_compaction
 from core.lens.compaction.compact import compact
@@ -102,6 +104,7 @@ def _compactor(root: Path, crash: str | None) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_compact_killed_beside_writers_never_double_counts_or_loses(workspace: Path) -> None:
     ws = Workspace(workspace)
     tally = Tally()

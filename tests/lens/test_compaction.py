@@ -61,6 +61,7 @@ def populate(ws: Workspace, runs: range) -> None:
             write_event(ws, days_ago(days), f"s-{n % 3}", n)
 
 
+@pytest.mark.slow
 def test_a_fresh_workspace_answers_every_view_with_no_rows(workspace: Path) -> None:
     ws = Workspace(workspace)
     (workspace / "logs" / "events").mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def test_a_fresh_workspace_answers_every_view_with_no_rows(workspace: Path) -> N
     assert compact(ws, grace_s=0).runs.runs == 0
 
 
+@pytest.mark.slow
 def test_compacted_and_newer_files_answer_as_the_files_alone(
     workspace: Path, tmp_path: Path
 ) -> None:
@@ -261,7 +263,7 @@ def test_status_and_runs_stay_free_of_duckdb_beside_a_compaction(workspace: Path
 
 
 def test_a_compacted_file_deleted_by_hand_is_repaired_by_the_next_compaction(
-    workspace: Path,
+    workspace: Path, tmp_path: Path
 ) -> None:
     from core.foundation.errors import FactoryError
 
@@ -275,6 +277,11 @@ def test_a_compacted_file_deleted_by_hand_is_repaired_by_the_next_compaction(
     with pytest.raises(FactoryError) as failed:
         run_query(ws, "SELECT count(*) FROM params")
     assert failed.value.code == "files_changed" and "factory compact" in str(failed.value.hint)
+    # In a copy: the command's own event would change the answers compared below.
+    shutil.copytree(workspace, tmp_path / "copy", symlinks=True)
+    tables = run_factory("query", "--tables", "--json", cwd=tmp_path / "copy")
+    assert tables.code == 3, tables.stdout
+    assert tables.doc["error"]["code"] == "files_changed"
     done = compact(ws, grace_s=0)
     assert done.runs.compacted == 6 and done.logs[0].partitions == 1
     assert answers(workspace) == before

@@ -42,6 +42,7 @@ def count(ws: Path, sql: str) -> Any:
     return ran.doc["data"]["rows"]
 
 
+@pytest.mark.slow
 def test_duckdb_reads_the_export_through_its_ddl_as_the_views_answer(filled: Path) -> None:
     import duckdb
 
@@ -126,6 +127,7 @@ def test_every_statement_parses_and_names_every_view_column(filled: Path, engine
         assert "partitioned_by = ARRAY['date']" in sql
 
 
+@pytest.mark.slow
 def test_an_export_replaces_an_earlier_one_and_refuses_other_folders(filled: Path) -> None:
     target = filled / "out"
     first = run_factory("export", "tables", str(target), "--json", cwd=filled)

@@ -159,6 +159,7 @@ def _attr(parser_dest: str, ns: argparse.Namespace) -> Any:
     return getattr(ns, parser_dest)
 
 
+@pytest.mark.slow
 def test_each_schema_reads_back_through_the_cli_parser() -> None:
     """Every parameter of every tool, given a value, reaches the parser as that value: the
     schema and the argv builder agree with the command line (a text value starting with `-`

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.foundation.config import DriftConfig
 from core.operations.drift import compare_frames
@@ -18,6 +19,7 @@ def _files(root: Path) -> set[str]:
     return {p.name for p in (root / "reports").glob("drift-*")}
 
 
+@pytest.mark.slow
 def test_summer_against_all_years_drifts_and_is_idempotent(ops: dict[str, Any]) -> None:
     root = ops["root"]
     frame = snapshot_frame(root, ops["snapshot"])
@@ -60,6 +62,7 @@ def test_summer_against_all_years_drifts_and_is_idempotent(ops: dict[str, Any]) 
     assert len(ops["run"]("alerts").doc["data"]["alerts"]) == 1
 
 
+@pytest.mark.slow
 def test_random_half_of_the_same_data_does_not_drift(ops: dict[str, Any]) -> None:
     root = ops["root"]
     frame = snapshot_frame(root, ops["snapshot"])
@@ -78,6 +81,7 @@ def test_random_half_of_the_same_data_does_not_drift(ops: dict[str, Any]) -> Non
     assert ops["run"]("alerts").doc["data"]["count"] == 0
 
 
+@pytest.mark.slow
 def test_last_window_of_newest_snapshot(ops: dict[str, Any]) -> None:
     ran = ops["run"]("drift", "rain", "--reference", ops["run_a"], "--last", "90d")
     data = ran.doc["data"]
@@ -87,6 +91,7 @@ def test_last_window_of_newest_snapshot(ops: dict[str, Any]) -> None:
     assert ran.code == (1 if data["drift_detected"] else 0)
 
 
+@pytest.mark.slow
 def test_tiny_significant_shift_does_not_cry_wolf() -> None:
     rng = np.random.default_rng(7)
     reference = pd.DataFrame({"x": rng.normal(0, 1, 1000), "y": rng.normal(0, 1, 1000)})
@@ -101,6 +106,7 @@ def test_tiny_significant_shift_does_not_cry_wolf() -> None:
     assert next(c for c in columns if c.column == "x").drifted
 
 
+@pytest.mark.slow
 def test_invalid_current_file_is_refused_with_row_and_nothing_written(ops: dict[str, Any]) -> None:
     root = ops["root"]
     frame = snapshot_frame(root, ops["snapshot"]).head(60).copy()

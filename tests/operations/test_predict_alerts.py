@@ -4,6 +4,7 @@ and the new-data check."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ def _recent_csv(ops: dict[str, Any], days: int = 120) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_predict_logs_one_line_per_row_and_traces_back(ops: dict[str, Any]) -> None:
     run, root, a = ops["run"], ops["root"], ops["run_a"]
     _recent_csv(ops)
@@ -109,6 +111,7 @@ def test_predict_refuses_invalid_input(ops: dict[str, Any]) -> None:
     assert not (root / "logs" / "inference").exists()
 
 
+@pytest.mark.slow
 def test_alert_command_receives_json_and_failures_never_break_the_step(ops: dict[str, Any]) -> None:
     run, root = ops["run"], ops["root"]
     config = root / "factory.toml"
@@ -212,3 +215,57 @@ def test_log_lines_are_json_with_exact_numbers_hashes_and_null_for_nan() -> None
     assert lines[0]["entity"] == {"city": 'n"q', "n": 1}
     assert lines[3]["entity"] == {"city": None, "n": 3}
     assert {line["batch_id"] for line in lines} == {"b-x"} and lines[3]["request_id"] == "rq-d"
+
+
+@pytest.mark.slow
+def test_a_batch_killed_then_run_again_or_run_four_times_at_once_is_logged_once(
+    ops: dict[str, Any],
+) -> None:
+    """Issue 12 §3, with real processes: `predict` killed just before its batch file is
+    renamed into place leaves no log line (only a hidden temporary file, under the git-ignored
+    logs/); the re-run logs the batch once and removes that file; four concurrent runs of the
+    same file then add nothing: every prediction of that batch is in the log exactly once."""
+    import subprocess
+
+    from tests.conftest import FACTORY, REPO
+
+    run, root, a = ops["run"], ops["root"], ops["run_a"]
+    _recent_csv(ops, days=60)
+    assert run("promote", a, "--to", "staging", "--override", "test").code == 0
+    args = ("predict", "rain", "--input", "recent.csv", "--tier", "staging", "--from", "2015-12-01")
+    inference = root / "logs" / "inference"
+
+    def logged() -> list[dict[str, Any]]:
+        return [
+            line
+            for path in sorted(inference.glob("date=*/b-*.jsonl"))
+            for line in read_lines(path)
+            if line.get("kind") != "batch"
+        ]
+
+    killed = run(*args, env={"FACTORY_CRASH_AT": "atomic.before_rename:logs/inference"})
+    assert killed.code == -9, killed.stderr
+    assert logged() == []
+    leftovers = list(inference.glob("date=*/.*.tmp"))
+    assert len(leftovers) == 1
+
+    again = run(*args)
+    assert again.code == 0, again.stdout
+    rows = again.doc["data"]["rows"]
+    assert rows == 31 and len(logged()) == rows
+    assert list(inference.glob("date=*/.*.tmp")) == []
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "FACTORY_THREADS": "1"}
+    env.pop("FACTORY_WORKSPACE", None)
+    procs = [
+        subprocess.Popen([*FACTORY, *args, "--json"], cwd=root, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]  # fmt: skip
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    lines = logged()
+    assert len(lines) == rows
+    assert len({line["request_id"] for line in lines}) == rows
+    assert len(list(inference.glob("date=*/b-*.jsonl"))) == 1

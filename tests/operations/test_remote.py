@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, run_factory
 from tests.operations.conftest import ENV
 
@@ -49,6 +51,7 @@ def _staged(ops: dict[str, Any]) -> None:
     assert promoted.code == 0, promoted.stdout
 
 
+@pytest.mark.slow
 def test_push_then_pull_into_a_clone_restores_what_predict_needs(
     ops: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -178,6 +181,7 @@ def test_no_remote_configured_is_a_clear_error(ops: dict[str, Any]) -> None:
     assert "[remote]" in got.doc["error"]["hint"]
 
 
+@pytest.mark.slow
 def test_rebuild_in_a_clone_installs_an_artifact_that_reproduces_its_report(
     ops: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -205,6 +209,7 @@ def test_rebuild_in_a_clone_installs_an_artifact_that_reproduces_its_report(
     assert again.doc["data"]["status"] == "present"
 
 
+@pytest.mark.slow
 def test_rebuild_installs_nothing_when_the_retrain_differs_from_the_report(
     ops: dict[str, Any], tmp_path: Path
 ) -> None:

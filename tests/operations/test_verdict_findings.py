@@ -49,6 +49,7 @@ def test_a_gate_changes_nothing_it_checks(ops: dict[str, Any]) -> None:
     assert not list((root / ".factory" / "scratch").glob("*"))
 
 
+@pytest.mark.slow
 def test_drift_found_by_the_drift_command_fails_the_gate(ops: dict[str, Any]) -> None:
     """One drift verdict: after `factory drift` found drift on the run's training data, the
     gate's no_drift criterion says the same, citing that check."""
@@ -83,6 +84,7 @@ def build(frame, time_column, entity_columns):
 '''
 
 
+@pytest.mark.slow
 def test_predict_and_gate_refuse_code_changed_since_training(ops: dict[str, Any]) -> None:
     """A served run whose features module was edited would serve other predictions: predict
     refuses (exit 3, both hashes), --allow-changed scores and logs it, the gate fails the
@@ -206,6 +208,7 @@ leak_check_budget_s = 1.0
 """
 
 
+@pytest.mark.slow
 def test_a_model_that_loses_to_persistence_fails_the_gate(tmp_path: Path) -> None:
     """Hourly data, two sensors, a label 24 h ahead: 'the value now' is the naive forecast to
     beat. A model whose features cannot know the level is worse than persistence on the same
@@ -248,6 +251,7 @@ def test_a_model_that_loses_to_persistence_fails_the_gate(tmp_path: Path) -> Non
     assert crit["beats_baseline"]["passed"] is False and crit["beats_baseline"]["value"] == "worse"
 
 
+@pytest.mark.slow
 def test_runs_on_other_data_are_never_ranked_together(ops: dict[str, Any]) -> None:
     """A run on an older, shorter snapshot scores on other rows: it is not best, not paired,
     and `why` compares only runs of one cohort."""
@@ -276,6 +280,7 @@ def test_runs_on_other_data_are_never_ranked_together(ops: dict[str, Any]) -> No
     )
 
 
+@pytest.mark.slow
 def test_a_fold_without_both_classes_is_flagged_and_counted_out(tmp_path: Path) -> None:
     """A dry last quarter: its AUC cannot be computed. The fold says `one_class`, the
     aggregate says it stands on 3 of 4 folds, and comparisons skip that fold's AUC."""
@@ -300,6 +305,7 @@ def test_a_fold_without_both_classes_is_flagged_and_counted_out(tmp_path: Path) 
     assert shown.code == 0
 
 
+@pytest.mark.slow
 def test_why_prefers_the_one_factor_baseline_and_matches_full_references(
     ops: dict[str, Any],
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 
 def _rows(run: Any, sql: str) -> list[dict[str, Any]]:
     ran = run("query", sql)
@@ -13,6 +15,7 @@ def _rows(run: Any, sql: str) -> list[dict[str, Any]]:
     return list(ran.doc["data"]["rows"])
 
 
+@pytest.mark.slow
 def test_the_questions_are_queries(ops: dict[str, Any]) -> None:
     run, a, b = ops["run"], ops["run_a"], ops["run_b"]
     assert run("promote", a, "--to", "staging", "--override", "first").code == 0

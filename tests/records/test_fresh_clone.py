@@ -46,6 +46,7 @@ def test_history_of_a_fresh_clone_tells_the_day_from_committed_memory(clone: Pat
     assert any(line["fields"].get("run_id") == prod for line in promoted)
 
 
+@pytest.mark.slow
 def test_the_prod_model_of_a_fresh_clone_scores_after_rebuild(clone: Path, tmp_path: Path) -> None:
     rows = tmp_path / "rows.csv"
     from vega_datasets import data

@@ -70,6 +70,7 @@ def served(su: dict[str, Any]) -> dict[str, Any]:
     return su
 
 
+@pytest.mark.slow
 def test_below_worst_fold_and_beaten_by_champion(served: dict[str, Any]) -> None:
     su = served
     y, p = _oof(su["root"], su["run_a"])
