@@ -3,8 +3,13 @@
 Builds a fresh workspace, snapshots the data, then for both models writes down plans
 (intent and expectation) and trains them: a feature change, a hyperparameter set change and
 a one-value hyperparameter change, so that `compare`, `effects` and `why` have something to
-say. Adds notes, writes an ADR, and returns a summary with what to run next. Every step goes
-through the same core functions as the commands, so running it twice reuses every run.
+say. Adds notes, writes an ADR, then tells the rest of the loop on rain (`core.flows.story`:
+gate, promote, serve, shadow, canary, newer data, outcomes, degrading, retrain, new-data,
+retire) and returns a summary with what to run next. Every step goes through the same core
+functions as the commands, so running it twice reuses what exists.
+
+The first snapshot ends on 2015-06-30 (`story.OLD_SOURCE`, a user CSV source of the
+workspace): the newer data that arrives later is the rest of 2015, from a staged feed.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
+from core.flows.story import ServingFactory, StoryStep
 from core.foundation.config import CONFIG_NAME
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.suggest import Next, factory, low
@@ -60,6 +66,16 @@ class DemoData(TypedDict):
     """Model -> one-factor effects (`factory effects`)."""
     adr: str
     seconds: float
+    # Added to factory.demo/2 (adrs/0003: added keys are not a new version), so answers of
+    # demos from before the loop, without them, still match the shape.
+    story: NotRequired[list[StoryStep]]
+    """The loop after training, step by step: command, verdict, what it found."""
+    story_adr: NotRequired[str | None]
+    """The ADR recording the loop and its staged cause (None when the loop stopped early)."""
+    story_stopped: NotRequired[str | None]
+    """Why the loop stopped before its end (None: it ran to the end)."""
+    staged: NotRequired[str]
+    """What the demo staged for the loop to find (said in the output and the ADR)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,10 @@ class DemoResult:
     effects: dict[str, list[dict[str, Any]]]
     adr: str
     seconds: float
+    story: list[StoryStep] = field(default_factory=list)
+    story_adr: str | None = None
+    story_stopped: str | None = None
+    staged: str = ""
     next: list[Next] = field(default_factory=list)
     """What to look at in the demo workspace (the envelope's `next`, not part of `data`)."""
 
@@ -85,6 +105,10 @@ class DemoResult:
             "effects": self.effects,
             "adr": self.adr,
             "seconds": round(self.seconds, 1),
+            "story": to_plain(self.story),
+            "story_adr": self.story_adr,
+            "story_stopped": self.story_stopped,
+            "staged": self.staged,
         }
 
 
@@ -142,12 +166,19 @@ def _field(result: Any, name: str) -> Any:
 
 
 def run_demo(
-    directory: str | None = None, *, say: Callable[[str], None] | None = None
+    directory: str | None = None,
+    *,
+    say: Callable[[str], None] | None = None,
+    serving: ServingFactory | None = None,
+    story: bool = True,
 ) -> DemoResult:
-    """Build (or reuse) a demo workspace and run the story; `say` narrates to a person."""
+    """Build (or reuse) a demo workspace and run the story; `say` narrates to a person;
+    `serving` makes the server's engine for the serving steps (the CLI passes it); without
+    `story`, it stops after training, comparing and noting."""
     from core.data.snapshots import create_snapshot
     from core.experiments.readers import load_report, primary
     from core.experiments.report import RunReport
+    from core.flows.story import STAGED_CAUSE, prepare_story, run_story
     from core.flows.training import train_run
     from core.insights.effects import component_effects
     from core.records.card_store import read_card
@@ -161,7 +192,12 @@ def run_demo(
     target = Path(directory or DEFAULT_DIR).expanduser().resolve()
     ws = _prepare(target)
     narrate(f"workspace {target}")
-    snapshot = create_snapshot(ws, "weather")
+    if story:
+        # The story's first snapshot ends where its "newer data" begins.
+        old_source, _ = prepare_story(ws)
+        snapshot = create_snapshot(ws, "weather", str(old_source))
+    else:  # train, compare and note on the embedded data whole, as before the story
+        snapshot = create_snapshot(ws, "weather")
     snapshot_id = str(_field(snapshot, "id"))
     narrate(f"snapshot {snapshot_id}")
 
@@ -251,6 +287,11 @@ def run_demo(
         key=lambda s: s.mean or 0.0,
     )
     here = ("--workspace", str(target))
+    steps_after: list[StoryStep] = []
+    facts: dict[str, Any] = {"stopped": "not asked for (--no-story)"}
+    if story:
+        steps_after, facts = run_story(ws, snapshot_id, serving=serving, say=narrate, here=here)
+    story_adr = _story_adr(ws, steps_after, facts) if "stopped" not in facts else None
     next_commands = [
         Next(
             factory(*here, "status"),
@@ -271,8 +312,23 @@ def run_demo(
             f"how rain's best run {rain_best.run_id} trained, fold by fold",
         ),
         low(factory(*here, "card", "rain"), "rain's card: plans, findings, runs"),
-        low(factory(*here, "adr", "list"), "the ADR the demo wrote"),
+        low(factory(*here, "adr", "list"), "the ADRs the demo wrote"),
     ]
+    if facts.get("canary"):
+        next_commands.insert(1, Next(
+            factory(*here, "rollout", "status", "rain", facts["canary"]),
+            "the canary that moved rain's prod: every look and criterion",
+        ))  # fmt: skip
+    if facts.get("degrading"):
+        next_commands.insert(2, Next(
+            factory(*here, "live", "rain"),
+            f"rain's live performance against its backtest (the check said {facts['degrading']})",
+        ))  # fmt: skip
+    if facts.get("incumbent") and "stopped" not in facts:
+        next_commands.insert(3, low(
+            factory(*here, "sunset", "removal-list", "rain"),
+            f"what only the retired run {facts['incumbent']} used (a dry run)",
+        ))  # fmt: skip
     return DemoResult(
         workspace=str(target),
         snapshot_id=snapshot_id,
@@ -281,6 +337,10 @@ def run_demo(
         effects=effects,
         adr=adr,
         seconds=time.perf_counter() - started,
+        story=steps_after,
+        story_adr=story_adr,
+        story_stopped=facts.get("stopped"),
+        staged=STAGED_CAUSE,
         next=next_commands,
     )
 
@@ -322,4 +382,47 @@ def _demo_adr(ws: Workspace, comparisons: list[dict[str, Any]]) -> str:
             "weather_v2: lags, rolling windows and seasonality",
         ],
         decision=decision,
+    ).path
+
+
+def _story_adr(ws: Workspace, story: list[StoryStep], facts: dict[str, Any]) -> str:
+    """Once per workspace: the loop the demo ran, what each check answered, and that the
+    newer data's fault was staged."""
+    from core.flows.story import FEED_SOURCE, STAGED_CAUSE
+    from core.records.adrs import list_adrs, new_adr
+
+    title = "The demo's loop: canary into prod, a feed in new units, a retirement"
+    for adr in list_adrs(ws).adrs:
+        if adr.title == title:
+            return adr.path
+    said = {s.step: s for s in story}
+    degrading = said.get("degrading")
+    evidence = " ".join(f"{s.step}: {s.found}." for s in story)
+    return new_adr(
+        ws,
+        title,
+        status="accepted",
+        context=(
+            f"Prod held {facts.get('incumbent')} (in a fresh demo: a day-one placeholder); "
+            f"the demo challenged it with {facts.get('challenger')}. Staged for the loop to find: "
+            f"{STAGED_CAUSE}. It is the file {FEED_SOURCE} of this workspace, not what "
+            f"Seattle's weather did. What each step answered: {evidence}"
+        ),
+        options=[
+            f"keep {facts.get('incumbent')} in prod and the challenger in staging",
+            f"{facts.get('challenger')} to prod through a shadow and a canary, then retire "
+            f"{facts.get('incumbent')}",
+        ],
+        decision=(
+            f"Chosen: **{facts.get('challenger')} in prod** by its canary "
+            f"{facts.get('canary')}, and {facts.get('incumbent')} retired with it as the "
+            f"successor. On the staged feed `check degrading` said "
+            f"{degrading.verdict if degrading else 'nothing'}; the retrain on that feed "
+            f"({facts.get('retrained')}) stays out of prod unless its gate passes"
+            + (
+                ": convert the feed's units back first."
+                if degrading and degrading.verdict == "degrading"
+                else "."
+            )
+        ),
     ).path

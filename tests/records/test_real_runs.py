@@ -233,12 +233,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     status = run_factory("status", "--json", cwd=target)
     assert status.code == 0
     rain = next(m for m in status.doc["data"]["models"] if m["name"] == "rain")
-    assert rain["next_ideas"] and rain["card"]["run_count"] == 4
+    # The 4 planned runs and the story's: day-one, challenger, the retrain on newer data.
+    assert rain["next_ideas"] and rain["card"]["run_count"] == 7
+    _assert_story(target, data)
 
+    adrs = sorted(p.name for p in (target / "adrs").glob("*.md"))
     again = run_factory("demo", str(target), "--json", cwd=tmp_path, env=ENV, timeout=300)
     assert again.code == 0, again.stderr
     assert all(r["reused"] for r in again.doc["data"]["runs"])
-    assert len(list((target / "adrs").glob("*.md"))) == 1
+    story = {s["step"]: s for s in again.doc["data"]["story"]}
+    assert all(story[k]["reused"] for k in ("served", "shadowed", "canaried", "retired"))
+    assert sorted(p.name for p in (target / "adrs").glob("*.md")) == adrs
     assert (target / "cards" / "rain.md").read_text().count("note_id:") == 1
 
     busy = tmp_path / "busy"
@@ -247,3 +252,79 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     refused = run_factory("demo", str(busy), "--json", cwd=tmp_path)
     assert refused.code == 3 and refused.doc["error"]["code"] == "demo_target_not_empty"
     assert sorted(p.name for p in busy.iterdir()) == ["thesis.tex"]
+
+
+def _assert_story(target: Path, data: dict[str, Any]) -> None:
+    """Each step of the demo's loop happened, in the workspace's own files and commands."""
+    import hashlib
+
+    from core.foundation.workspace import Workspace
+    from core.records.card_store import read_card
+
+    assert data["story_stopped"] is None, data["story_stopped"]
+    steps = data["story"]
+    by_step: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        by_step.setdefault(step["step"], []).append(step)
+        assert step["command"].startswith(f"factory --workspace {target} ")
+    assert set(by_step) >= {
+        "trained", "gated", "promoted", "served", "shadowed", "canaried", "new data",
+        "outcomes", "degrading", "retrained", "new-data", "retired", "predict retired",
+    }  # fmt: skip
+    day_one, challenger = (s["numbers"]["run_id"] for s in by_step["trained"])
+    # The first snapshot ends before the newer data: the retrain is on another snapshot.
+    retrained = run_factory("runs", "rain", "--json", cwd=target).doc["data"]
+    snapshots = {r["run_id"]: r.get("snapshot_id") for r in retrained["runs"]}
+    new = by_step["new data"][0]["numbers"]["snapshot_id"]
+    assert snapshots[by_step["retrained"][0]["numbers"]["run_id"]] == new
+    assert snapshots[day_one] == data["snapshot_id"] != new
+    # The staged cause is said, in the answer, on the steps it stands on and in the ADR.
+    assert "inches" in data["staged"] and data["story_adr"]
+    assert by_step["degrading"][0]["staged"] and not by_step["canaried"][0]["staged"]
+    adr = (target / data["story_adr"]).read_text()
+    assert "staged" in adr and "inches" in adr
+
+    # Promoted, then moved out of prod by the canary, as the card's tier history says.
+    history = read_card(Workspace(target), "rain").meta["tier_history"]
+    canary = by_step["canaried"][0]["numbers"]
+    assert any(h["run_id"] == day_one and h["tier"] == "prod" for h in history)
+    by_rollout = [h for h in history if h.get("rollout_id") == canary["rollout_id"]]
+    assert by_rollout and by_rollout[0]["run_id"] == challenger
+    assert canary["decision"] == "promoted" and (target / canary["report"]).is_file()
+    verdict = json.loads((target / canary["report"]).read_text())
+    assert verdict["decision"] == "promoted" and verdict["challenger"] == challenger
+    assert by_step["shadowed"][0]["verdict"] == "passed"
+
+    # Served: the inference log holds the engine's online lines of both runs.
+    online: dict[str, int] = {}
+    for path in target.glob("logs/inference/date=*/*.jsonl"):
+        for raw in path.read_text().splitlines():
+            line = json.loads(raw)
+            if line.get("mode") == "online" and line.get("status", "ok") == "ok":
+                online[line["run_id"]] = online.get(line["run_id"], 0) + 1
+    assert online.get(day_one, 0) >= 100 and online.get(challenger, 0) >= 100
+
+    # Degrading: what the demo reports is what the check itself says, run again here.
+    check = run_factory("check", "degrading", "rain", "--json", cwd=target)
+    said = by_step["degrading"][0]
+    assert check.doc["data"]["verdict"] == said["verdict"]
+    assert check.doc["data"]["labelled"] == said["numbers"]["labelled"]
+    assert check.code == (1 if said["verdict"] == "degrading" else 0)
+
+    # Retired: an archive manifest whose hashes match, and predict says what replaced it.
+    retired = by_step["retired"][0]["numbers"]
+    assert retired["run_id"] == day_one and retired["successor"] == challenger
+    manifest_path = target / retired["archive"]
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["files"]
+    for entry in manifest["files"]:
+        body = (manifest_path.parent / entry["path"]).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["path"]
+    feed = next(target.glob("data/*feed*.csv")).relative_to(target)
+    refused = run_factory(
+        "predict", "rain", "--input", str(feed), "--tier", "dev", "--run", day_one, "--json",
+        cwd=target,
+    )  # fmt: skip
+    assert refused.code == 3 and refused.doc["error"]["code"] == "run_retired"
+    assert challenger in refused.doc["error"]["message"]
+    assert by_step["predict retired"][0]["verdict"] == "run_retired"

@@ -150,7 +150,7 @@ def main() -> None:
     try:
         rec = Recorder(ws, [str(ws.resolve()), str(ws), str(tmp)])
         rec.keep(rec.run("init", str(tmp / "fresh"), now="2026-11-20T09:00:00Z", cwd=tmp))
-        demo = rec.keep(rec.run("demo", str(ws), now="2026-11-20T09:05:00Z", cwd=tmp))
+        demo = rec.keep(rec.run("demo", str(ws), "--no-story", now="2026-11-20T09:05:00Z", cwd=tmp))
         runs = {
             (r["model"], r["components"]["features"], r["components"]["hparams"]): r["run_id"]
             for r in demo["data"]["runs"]

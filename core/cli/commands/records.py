@@ -353,9 +353,18 @@ def adr_supersede(ctx: Context) -> Reply:
 
 @command(
     "demo",
-    help="build a fresh workspace and run the whole story: snapshot, plan, train, compare, note",
+    help="build a fresh workspace and run the whole story: train, compare, gate, serve, roll out, "
+    "find degradation, retrain, retire",
     schema="factory.demo/2",
-    args=[arg("dir", nargs="?", default=None, help="folder to create (default: ./factory-demo)")],
+    args=[
+        arg("dir", nargs="?", default=None, help="folder to create (default: ./factory-demo)"),
+        arg(
+            "--no-story",
+            action="store_true",
+            help="train, compare and note only, on the embedded data whole: skip the loop "
+            "after training (gate, serve, rollouts, outcomes, degrading, retrain, retire)",
+        ),
+    ],
     mutating=True,
     needs_workspace=False,
 )
@@ -363,15 +372,20 @@ def demo(ctx: Context) -> Reply:
     import sys
 
     from core.flows.demo import run_demo
+    from core.foundation.workspace import Workspace
+    from core.serve.engine import Engine
 
     def say(text: str) -> None:
         # Narration for people goes to stderr; stdout stays the result.
         print(f"demo: {text}", file=sys.stderr, flush=True)
 
-    result = run_demo(ctx.args.dir, say=say)
-    # The demo's own command event goes to the demo workspace, not to the folder it ran in.
-    from core.foundation.workspace import Workspace
+    def serving(ws: Workspace) -> Engine:
+        # The server's own engine, in this process: the demo's requests are served and
+        # logged exactly as `factory serve` serves them, without a socket.
+        return Engine(ws, rollout_ticks=False)
 
+    result = run_demo(ctx.args.dir, say=say, serving=serving, story=not ctx.args.no_story)
+    # The demo's own command event goes to the demo workspace, not to the folder it ran in.
     ctx.__dict__["workspace"] = Workspace(Path(result.workspace))
     return Reply(result, next=result.next)
 

@@ -154,6 +154,26 @@ def demo_md(data: dict[str, Any]) -> str:
             f"{text.interval(c['interval'])}, {c['wins']}/{c['folds']} folds better: {c['verdict']}"
         )
     out.append(f"\nADR: {md.code(data['adr'])}")
+    story = data.get("story") or []
+    if story:
+        out.append("\nThe loop on rain:\n")
+        out.append(md.grid(
+            ["step", "verdict", "found", "command"],
+            [
+                [
+                    s["step"] + (" (staged)" if s.get("staged") else ""),
+                    s.get("verdict") or text.NOTHING,
+                    s["found"] + (" (reused)" if s.get("reused") else ""),
+                    "; ".join(md.code(c) for c in [s["command"], *(s.get("more") or [])]),
+                ]
+                for s in story
+            ],
+        ))  # fmt: skip
+        out.append(f"Staged for the loop to find: {data.get('staged')}.")
+    if data.get("story_stopped"):
+        out.append(f"\nThe loop stopped: {data['story_stopped']}.")
+    if data.get("story_adr"):
+        out.append(f"\nLoop ADR: {md.code(data['story_adr'])}")
     return "\n".join(out) + "\n"
 
 
@@ -173,6 +193,13 @@ VERDICT_STYLE = {
     "worse": "red",
     "hurts": "red",
     "did not hold": "red",
+    "passed": "green",
+    "promoted": "green",
+    "not_degrading": "green",
+    "failed": "red",
+    "aborted": "red",
+    "degrading": "red",
+    "drift": "red",
 }
 
 
@@ -306,7 +333,32 @@ def demo_view(data: dict[str, Any]) -> RenderableType:
             f"{c['wins']}/{c['folds']}",
             _verdict(c["verdict"]),
         )
-    return Group(head, Fitted(runs), Fitted(compare), Text(f"ADR: {data['adr']}", style="dim"))
+    parts: list[RenderableType] = [
+        head, Fitted(runs), Fitted(compare), Text(f"ADR: {data['adr']}", style="dim"),
+    ]  # fmt: skip
+    story = data.get("story") or []
+    if story:
+        loop = Table(title=title("The loop on rain"), title_justify="left", box=box.SIMPLE_HEAD)
+        loop.add_column("step", overflow="fold")
+        loop.add_column("verdict", overflow="fold")
+        loop.add_column("found", overflow="fold", ratio=3)
+        for s in story:
+            found = Text(s["found"])
+            if s.get("reused"):
+                found.append(" (reused)", style="dim")
+            for command in [s["command"], *(s.get("more") or [])]:
+                found.append(f"\n{command}", style="dim")
+            step = Text(s["step"])
+            if s.get("staged"):
+                step.append("\n(staged)", style="yellow")
+            add_row(loop, step, _verdict(s.get("verdict")), found)
+        staged = f"Staged for the loop to find: {data.get('staged')}."
+        parts += [Fitted(loop), Text(staged, style="yellow")]
+    if data.get("story_stopped"):
+        parts.append(Text(f"The loop stopped: {data['story_stopped']}.", style="red"))
+    if data.get("story_adr"):
+        parts.append(Text(f"Loop ADR: {data['story_adr']}", style="dim"))
+    return Group(*parts)
 
 
 RICH: dict[str, Renderer] = {
