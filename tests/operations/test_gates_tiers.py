@@ -236,3 +236,23 @@ def test_gate_renders_for_people_and_markdown(ops: dict[str, Any]) -> None:
     md = run_factory("gate", ops["run_a"], "--to", "staging", "--md", cwd=ops["root"], env=env)
     assert "| criterion | value | threshold | pass | note |" in md.stdout
     assert "| point_in_time | passed | passed | yes |" in md.stdout
+
+
+def test_status_reads_a_gate_verdict_once_it_exists(ops: dict[str, Any]) -> None:
+    """Before any gate, status offers `gate` for the best run; once a verdict of that run and
+    tier is on disk, it offers what the verdict says instead (promote on a pass, the verdict
+    on a fail), never the same gate again: the cheap check for a verdict file must find it."""
+    run = ops["run"]
+    before = run("status")
+    best = before.doc["data"]["models"][0]["best_run"]["run_id"]
+    gate_again = f"factory gate {best} --to staging"
+    assert gate_again in [n["command"] for n in before.doc["next"]]
+    gated = run("gate", best, "--to", "staging")
+    assert gated.code in (0, 1), gated.stdout
+    verdict = gated.doc["data"]
+    after = [n["command"] for n in run("status").doc["next"]]
+    assert gate_again not in after
+    if verdict["passed"]:
+        assert f"factory promote {best} --to staging" in after
+    else:
+        assert f"factory show {verdict['gate_id']}" in after
