@@ -36,6 +36,10 @@ def test_retiring_without_a_successor_that_passed_a_rollout_exits_1(su: dict[str
 def test_retire_archives_with_hashes_and_predict_says_what_replaced_it(su: dict[str, Any]) -> None:
     run, successor, root = su["run_a"], su["run_s"], su["root"]
     rollout = passed_rollout(su["ws"], "rain", run, successor)
+    logged = root / "logs" / "rollouts" / "rain" / rollout
+    logged.mkdir(parents=True)
+    (logged / "spec.json").write_text(json.dumps({"stable": run, "challenger": successor}))
+    (logged / "state.json").write_text(json.dumps({"status": "passed"}))
     artifact = {p.name: _sha(p) for p in (root / "artifacts" / run).iterdir() if p.is_file()}
     done = su["run"](
         "sunset", "retire", run, "--successor", successor, "--reason", "beaten in the shadow"
@@ -53,6 +57,12 @@ def test_retire_archives_with_hashes_and_predict_says_what_replaced_it(su: dict[
     assert {"report", "card_entry", "artifact", "rollout", "adr_links"} <= kinds
     for item in manifest["files"]:
         assert _sha(folder / item["path"]) == item["sha256"], item["path"]
+    # The rollout's logged folder keeps its layout under rollouts/, its verdict beside it.
+    assert {(f["path"], f["source"]) for f in manifest["files"] if f["kind"] == "rollout"} == {
+        (f"rollouts/{rollout}.json", f"reports/{rollout}.json"),
+        (f"rollouts/rain/{rollout}/spec.json", f"logs/rollouts/rain/{rollout}/spec.json"),
+        (f"rollouts/rain/{rollout}/state.json", f"logs/rollouts/rain/{rollout}/state.json"),
+    }
     # The archived model files are the artifact's bytes; the report is the committed one.
     archived = {
         Path(f["path"]).name: f["sha256"] for f in manifest["files"] if f["kind"] == "artifact"

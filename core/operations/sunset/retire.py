@@ -217,7 +217,10 @@ def _archive_files(
                 name = f"verdicts/{path.name}"
                 add(name, path, copy_in(path, folder / name), prefix)
     for name, path in rollout_files(ws, run_id):
-        target = "rollouts/" + name.split("/", 1)[1] if "/" in name else f"rollouts/{name}"
+        # logs/rollouts/<model>/<rollout>/<file> keeps its folders under rollouts/; a
+        # rollout's verdict (reports/rollout-<id>.json) sits beside them.
+        logged = name.startswith("logs/rollouts/")
+        target = name.removeprefix("logs/") if logged else f"rollouts/{Path(name).name}"
         add(target, path, copy_in(path, folder / target), "rollout")
     links = []
     for found in mentions(ws, [run_id]):
