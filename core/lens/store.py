@@ -18,8 +18,7 @@ from core.foundation.workspace import Workspace
 from core.lens.views.sql import ViewSpec
 
 if TYPE_CHECKING:
-    import duckdb
-
+    from core.foundation.sql_engine import duckdb
     from core.lens.compaction.door import Attachment
 
 
@@ -30,7 +29,7 @@ def _load_views() -> dict[str, ViewSpec]:
 
 
 def _base_connection() -> duckdb.DuckDBPyConnection:
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     return duckdb.connect(
         ":memory:",
@@ -59,6 +58,8 @@ def connect(workspace: Workspace) -> duckdb.DuckDBPyConnection:
 
     For factory's own fixed SQL only (describing the views); a statement someone else wrote
     goes through `locked_connection`."""
+    import duckdb as package  # noqa: F401  (adds the relational API `export` reads with)
+
     from core.lens.compaction.door import Attachment
 
     con = _base_connection()
@@ -73,7 +74,7 @@ def views_named(sql: str) -> list[str]:
 
     This decides what to load, not what is allowed: a name picked up from a comment only
     loads a view for nothing, and a view missed is simply absent (the statement fails)."""
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     views = _load_views()
     try:
@@ -138,7 +139,7 @@ ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
 def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """A friendly refusal of anything but SELECT (and EXPLAIN) before it runs. Not the
     security boundary (`lock_down` is): it only says early, in words, what would fail."""
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     try:
         statements = con.extract_statements(sql)
@@ -233,7 +234,7 @@ class _Retired(Exception):
 def _execute(
     workspace: Workspace, sql: str, limit: int | None, fresh: duckdb.DuckDBPyConnection | None
 ) -> tuple[list[str], list[str], list[Any]]:
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     try:
         con, attachment = _locked(workspace, sql, fresh)
@@ -321,7 +322,7 @@ class TablesResult:
 
 
 def list_tables(workspace: Workspace) -> TablesResult:
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     try:
         con = connect(workspace)

@@ -251,7 +251,7 @@ class PerfResult:
 
 
 def _run(ws: Workspace, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     con = duckdb.connect(
         ":memory:",
@@ -346,7 +346,7 @@ def live_figures(ws: Workspace, run_ids: list[str]) -> dict[str, LiveFigures]:
 FROM ({inference_sql(ws)}) AS logged
 WHERE mode = 'online' AND status = 'ok' AND run_id IN ({marks})
 GROUP BY run_id"""
-    import duckdb
+    from core.foundation.sql_engine import duckdb
 
     try:
         rows = _run(ws, sql, list(run_ids))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.foundation.workspace import Workspace
+from core.lens.compaction import door
 from core.lens.compaction import runs as run_compaction
 from core.lens.compaction.compact import compact, compact_after_training
 from core.lens.store import run_query
@@ -76,9 +77,11 @@ def test_a_fresh_workspace_answers_every_view_with_no_rows(workspace: Path) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("load_rows", [0, 10**9], ids=["door", "loaded"])
 def test_compacted_and_newer_files_answer_as_the_files_alone(
-    workspace: Path, tmp_path: Path
+    workspace: Path, tmp_path: Path, load_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(door, "LOAD_ROWS", load_rows)
     ws = Workspace(workspace)
     populate(ws, range(0, 40))
     before = answers(workspace)

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.lens.compaction import door
 from core.lens.compaction.door import Attachment, PositionalFile
 
 
@@ -60,8 +61,9 @@ def test_seek_from_the_end_and_read_the_rest(tmp_path: Path) -> None:
 
 
 def test_a_many_row_group_file_reads_the_same_through_the_door_on_many_threads(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(door, "LOAD_ROWS", 0)
     target = tmp_path / "params.parquet"
     with duckdb.connect() as con:
         con.execute(
@@ -80,6 +82,7 @@ def test_a_many_row_group_file_reads_the_same_through_the_door_on_many_threads(
     source = attachment.parquet([target.resolve()])
     attachment.seal()
     con.execute("SET enable_external_access = false")
+    assert source.startswith("read_parquet(")  # through the door, not loaded
     for _ in range(8):
         assert con.execute(sql.format(src=source)).fetchall() == expected
     con.close()

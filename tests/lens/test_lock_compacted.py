@@ -16,6 +16,7 @@ import pytest
 
 from core.foundation.workspace import Workspace
 from core.foundation.workspace_init import init_workspace
+from core.lens.compaction import door
 from core.lens.compaction.compact import compact
 from core.lens.compaction.door import PROTOCOL
 from core.lens.store import locked_connection, run_query
@@ -69,8 +70,13 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def compacted(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+@pytest.fixture(params=["door", "loaded"])
+def compacted(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """The compacted workspace, its Parquet read through the door (every file, whatever its
+    size) or loaded into memory before the lock (the small-file path)."""
+    monkeypatch.setattr(door, "LOAD_ROWS", 0 if request.param == "door" else 10**9)
     root = tmp_path / "ws"
     shutil.copytree(template, root)
     monkeypatch.chdir(root)

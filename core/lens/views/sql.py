@@ -26,9 +26,14 @@ class ViewSpec:
     the attachment's read-only door and small tables it loads before the lock."""
 
 
+def sql_string(text: str) -> str:
+    """`text` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sql_path(path: Path) -> str:
     """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
+    return sql_string(str(path))
 
 
 def workspace_files(workspace: Workspace, folder: Path, pattern: str) -> list[Path]:
