@@ -168,6 +168,25 @@ def test_a_view_reads_no_listing_when_nothing_moved(
     assert run_query(ws, "SELECT count(*) FROM runs").rows == [[6]]
     assert listed == [1]
 
+    # Newer runs beside the compaction, at rest: the first reader lists, the next ones
+    # reuse its comparison while the folder does not move.
+    os.utime(ws.reports_dir, ns=(old + 1, old + 1))
+    for _ in range(3):
+        assert run_query(ws, "SELECT count(*) FROM runs").rows == [[6]]
+    assert listed == [1, 1]
+    # A run added, one deleted: the folder moved, so the next reader lists again.
+    write_run(ws, "r-0000000000fe", 254)
+    (ws.reports_dir / "r-000000000001.json").unlink()
+    os.utime(ws.reports_dir, ns=(old + 2, old + 2))
+    sql = "SELECT count(*), count(*) FILTER (run_id = 'r-000000000001') FROM runs"
+    assert run_query(ws, sql).rows == [[6, 0]]
+    assert run_query(ws, sql).rows == [[6, 0]]
+    assert listed == [1, 1, 1]
+    # A new compaction starts from its own listing, whatever a reader kept before it.
+    compact(ws, grace_s=0)
+    os.utime(ws.reports_dir, ns=(old + 3, old + 3))
+    assert run_query(ws, sql).rows == [[6, 0]]
+
 
 def test_train_compacts_only_when_many_runs_wait(
     workspace: Path, monkeypatch: pytest.MonkeyPatch

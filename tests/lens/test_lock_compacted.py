@@ -7,6 +7,7 @@ pointing outside is never followed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,12 @@ def compacted(
     shutil.copytree(template, root)
     monkeypatch.chdir(root)
     monkeypatch.delenv("FACTORY_WORKSPACE", raising=False)
+    # The copy moved `reports/`: a first reader lists it and keeps its listing (factory's
+    # own cache); from then on only a statement could change the tree.
+    old = 1_600_000_000_000_000_000  # at rest, whenever the template was built
+    os.utime(root / "reports", ns=(old, old))
+    run_query(Workspace(root), "SELECT count(*) FROM runs")
+    assert (root / ".factory" / "lens" / "runs" / "listing.json").is_file()
     yield root
 
 
