@@ -160,3 +160,22 @@ def test_a_manifest_naming_a_file_outside_is_never_followed(compacted: Path, out
     manifest["segments"][0]["files"]["runs"] = [escape]
     manifest_path.write_text(json.dumps(manifest))
     assert SECRET not in repr(run_query(ws, "SELECT * FROM runs").rows)
+
+
+def test_a_listing_naming_a_file_outside_is_never_followed(compacted: Path, outside: Path) -> None:
+    """A reader's kept listing (`listing.json`) names runs whose files the views read: a
+    name that is not a plain run id makes the reader list `reports/` again instead."""
+    ws = Workspace(compacted)
+    summaries = compacted / ".factory" / "index" / "runs"
+    planted = json.loads(next(summaries.glob("r-*.json")).read_text())
+    planted["run_id"] = planted["model"] = SECRET
+    (outside / "secret.json").write_text(json.dumps(planted))
+    escape = "../../../../outside/secret"
+    assert (summaries / f"{escape}.json").resolve() == (outside / "secret.json").resolve()
+    listing = compacted / ".factory" / "lens" / "runs" / "listing.json"
+    kept = json.loads(listing.read_text())
+    before = run_query(ws, "SELECT run_id, model FROM runs ORDER BY run_id").rows
+    listing.write_text(json.dumps({**kept, "loose": [escape]}))
+    after = run_query(ws, "SELECT run_id, model FROM runs ORDER BY run_id").rows
+    assert SECRET not in repr(after)
+    assert after == before

@@ -172,7 +172,14 @@ def _read_listing(ws: Workspace, key: dict[str, Any]) -> tuple[list[str], set[st
     loose, gone = data.get("loose"), data.get("gone")
     if not isinstance(loose, list) or not isinstance(gone, list):
         return None
-    return [str(r) for r in loose], {str(r) for r in gone}
+    # Run ids become report paths: only names a listing of reports/ could have produced.
+    if not all(_run_name(r) for r in loose + gone):
+        return None
+    return list(loose), set(gone)
+
+
+def _run_name(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("r-") and value == Path(value).name
 
 
 def _write_listing(ws: Workspace, key: dict[str, Any], loose: list[str], gone: set[str]) -> None:
