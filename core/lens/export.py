@@ -26,6 +26,7 @@ from core.foundation import clock
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.ids import validate_name
 from core.foundation.workspace import Workspace
+from core.lens.views.sql import sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -152,10 +153,6 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _shapes(con: duckdb.DuckDBPyConnection) -> list[TableShape]:
     shapes = []
     for table in TABLES:
@@ -246,7 +243,7 @@ def _athena(shape: TableShape, location: str, database: str) -> list[str]:
         f"{_hive_columns(shape.columns, '`')}\n)"
     )
     if shape.partitioned_by is None:
-        return [sql + f"\nSTORED AS PARQUET\nLOCATION {_literal(where)}"]
+        return [sql + f"\nSTORED AS PARQUET\nLOCATION {sql_string(where)}"]
     start = shape.first_partition or PROJECTION_START
     properties = {
         "projection.enabled": "true",
@@ -257,10 +254,10 @@ def _athena(shape: TableShape, location: str, database: str) -> list[str]:
         f"projection.{PARTITION}.interval.unit": "DAYS",
         "storage.location.template": where + PARTITION + "=${" + PARTITION + "}/",
     }
-    listed = ",\n".join(f"  {_literal(k)} = {_literal(v)}" for k, v in properties.items())
+    listed = ",\n".join(f"  {sql_string(k)} = {sql_string(v)}" for k, v in properties.items())
     return [
         sql + f"\nPARTITIONED BY (`{PARTITION}` string)\nSTORED AS PARQUET\n"
-        f"LOCATION {_literal(where)}\nTBLPROPERTIES (\n{listed}\n)"
+        f"LOCATION {sql_string(where)}\nTBLPROPERTIES (\n{listed}\n)"
     ]
 
 
@@ -269,11 +266,11 @@ def _trino(shape: TableShape, location: str, database: str) -> list[str]:
         f"  {_q(c.name)} {_TYPES[c.type][1] if c.type in _TYPES else 'varchar'}"
         for c in shape.columns
     ]
-    properties = [f"external_location = {_literal(_where(location, shape.name))}"]
+    properties = [f"external_location = {sql_string(_where(location, shape.name))}"]
     properties.append("format = 'PARQUET'")
     if shape.partitioned_by is not None:
         columns.append(f"  {_q(PARTITION)} varchar")  # partition columns come last in Trino
-        properties.append(f"partitioned_by = ARRAY[{_literal(PARTITION)}]")
+        properties.append(f"partitioned_by = ARRAY[{sql_string(PARTITION)}]")
     statements = [
         f"CREATE TABLE IF NOT EXISTS hive.{_q(database)}.{_q(shape.name)} (\n"
         + ",\n".join(columns)
@@ -283,8 +280,8 @@ def _trino(shape: TableShape, location: str, database: str) -> list[str]:
     ]
     if shape.partitioned_by is not None:
         statements.append(
-            f"CALL hive.system.sync_partition_metadata({_literal(database)}, "
-            f"{_literal(shape.name)}, 'FULL')"
+            f"CALL hive.system.sync_partition_metadata({sql_string(database)}, "
+            f"{sql_string(shape.name)}, 'FULL')"
         )
     return statements
 
@@ -302,10 +299,10 @@ def _spark(shape: TableShape, location: str, database: str) -> list[str]:
         + "\n)\nUSING PARQUET"
     )
     if shape.partitioned_by is None:
-        return [sql + f"\nLOCATION {_literal(_where(location, shape.name))}"]
+        return [sql + f"\nLOCATION {sql_string(_where(location, shape.name))}"]
     return [
         sql
-        + f"\nPARTITIONED BY (`{PARTITION}`)\nLOCATION {_literal(_where(location, shape.name))}",
+        + f"\nPARTITIONED BY (`{PARTITION}`)\nLOCATION {sql_string(_where(location, shape.name))}",
         f"MSCK REPAIR TABLE `{database}`.`{shape.name}`",
     ]
 
@@ -315,11 +312,11 @@ def _duckdb(shape: TableShape, location: str, database: str) -> list[str]:
     if shape.partitioned_by is not None:
         names.append(_q(PARTITION))
         source = (
-            f"read_parquet({_literal(_where(location, shape.name) + '/*/*.parquet')}, "
-            f"hive_partitioning = true, hive_types = {{{_literal(PARTITION)}: 'VARCHAR'}})"
+            f"read_parquet({sql_string(_where(location, shape.name) + '/*/*.parquet')}, "
+            f"hive_partitioning = true, hive_types = {{{sql_string(PARTITION)}: 'VARCHAR'}})"
         )
     else:
-        source = f"read_parquet({_literal(_where(location, shape.name) + '/*.parquet')})"
+        source = f"read_parquet({sql_string(_where(location, shape.name) + '/*.parquet')})"
     return [
         f"CREATE OR REPLACE VIEW {_q(database)}.{_q(shape.name)} AS SELECT "
         + ", ".join(names)
@@ -359,7 +356,7 @@ def export_ddl(
     else:
         statements.append(
             f"CREATE SCHEMA IF NOT EXISTS hive.{_q(database)} "
-            f"WITH (location = {_literal(where.rstrip('/') + '/')})"
+            f"WITH (location = {sql_string(where.rstrip('/') + '/')})"
         )
     for shape in shapes:
         statements += _WRITERS[engine](shape, where, database)
