@@ -59,13 +59,14 @@ def ro(
 
 def lenient_staging_latency(root: Path) -> None:
     """The staging gate's offline latency check (one-row calls of each arch, side by side)
-    is not what the rollout tests are about, and two stumps against 30 trees can fail it on
-    a loaded machine: give it a budget of 5x."""
+    is not what the rollout tests are about (`tests/verdicts` pins that rule), and two stumps
+    against 30 trees can fail it on a loaded machine: measured 7.2x and 7.6x in CI with the
+    other worker busy (a budget of 5x failed); it passes at rest. Give it 50x."""
     config = root / "factory.toml"
     text = config.read_text()
     at = text.index("latency_ratio_max = 1.10", text.index("[gates.staging]"))
     config.write_text(
-        text[:at] + "latency_ratio_max = 5.0" + text[at + len("latency_ratio_max = 1.10") :]
+        text[:at] + "latency_ratio_max = 50.0" + text[at + len("latency_ratio_max = 1.10") :]
     )
 
 
