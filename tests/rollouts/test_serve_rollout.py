@@ -5,7 +5,8 @@ The challenger that is rolled back is broken on purpose: its features module (a 
 component version wrapping the built-in `weather_v2`) raises inside the server (the server
 runs with `CANARY_BROKEN=1`; training and the gate ran without it), so every request routed
 to it fails. The challenger that is promoted is an ordinary better model, against latency
-and cost budgets an equal run meets for sure (3x): these tests pin the machinery (routing,
+and cost budgets it meets for sure (20x: 30 trees against two stumps, CPU measured on a
+busy 2-core machine; 3x was inconclusive in CI): these tests pin the machinery (routing,
 logging, analysis, the tier change the server follows), `test_decide.py` the statistics.
 Each test is bounded: at most `MAX_TICKS` batches of `BATCH` requests."""
 
@@ -169,8 +170,8 @@ def test_a_better_challenger_is_promoted_automatically_while_serving(
     root, run = _setup(canary_template, tmp_path, "weak", "tiny")
     started = run(
         "rollout", "start", "rain", "--run", challenger, "--steps", "50",
-        "--min-requests", "100", "--error-rate-margin", "0.05", "--latency-ratio-max", "3",
-        "--cost-ratio-max", "3", "--interval", "1h",
+        "--min-requests", "100", "--error-rate-margin", "0.05", "--latency-ratio-max", "20",
+        "--cost-ratio-max", "20", "--interval", "1h",
     )  # fmt: skip
     assert started.code == 0, started.stdout + started.stderr
     view, answered = _drive(root, run, started.doc["data"]["rollout_id"])
