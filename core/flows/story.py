@@ -136,6 +136,9 @@ def prepare_story(ws: Workspace) -> tuple[Path, Path]:
     at = config.find(marker, staging)
     if staging >= 0 and at >= 0 and "[gates.prod]" in config[at:]:
         write_text(ws.config_path, config[:at] + LENIENT_LATENCY + config[at + len(marker) :])
+        # `ws.config` is read once per Workspace, and `components_dir` above has read it: the
+        # staging gates this process runs next would keep the 1.10 budget just replaced.
+        vars(ws).pop("config", None)
     old, feed = ws.root / OLD_SOURCE, ws.root / FEED_SOURCE
     if not (old.exists() and feed.exists()):
         import pandas as pd

@@ -233,6 +233,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     status = run_factory("status", "--json", cwd=target)
     assert status.code == 0
     rain = next(m for m in status.doc["data"]["models"] if m["name"] == "rain")
+    # A stopped story trains no retrain: say why rather than only that a run is missing.
+    assert data["story_stopped"] is None, data["story_stopped"]
     # The 4 planned runs and the story's: day-one, challenger, the retrain on newer data.
     assert rain["next_ideas"] and rain["card"]["run_count"] == 7
     _assert_story(target, data)
