@@ -7,16 +7,21 @@ ids as null, and its specifics under `data`, so the `events` view has a stable s
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.foundation import clock
 from core.foundation.atomic import append_line
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.ids import NAME_PATTERN
+
+if TYPE_CHECKING:
+    from core.foundation.log_archive import LogSource
+    from core.foundation.workspace import Workspace
 
 SESSION_ENV = "FACTORY_SESSION"
 ID_KEYS = ("run_id", "model", "model_version", "request_id", "dataset_id")
@@ -82,8 +87,34 @@ def event_files(events_dir: Path, since_date: str | None = None) -> list[Path]:
     return files
 
 
-def read_events(files: list[Path]) -> Iterator[dict[str, Any]]:
-    """Events from `files`; a torn or garbled line (a writer killed mid-append) is skipped.
+def event_sources(
+    ws: Workspace, since_date: str | None = None, until_date: str | None = None
+) -> list[LogSource]:
+    """The event log's files from `since_date` to `until_date` (inclusive), oldest partition
+    first, pruned ones included (`core.foundation.log_archive`): what `read_events` reads."""
+    from core.foundation.log_archive import log_sources
+
+    return log_sources(ws, "events", ws.events_dir, since_date, until_date)
+
+
+def line_recorded(ws: Workspace, since_date: str | None, *needles: bytes) -> bool:
+    """Whether an event line since `since_date` (YYYY-MM-DD) holds every one of `needles`,
+    pruned partitions included; scanned as bytes, only matching lines looked at."""
+    for source in event_sources(ws, since_date):
+        try:
+            data = source.data()
+        except OSError:
+            continue
+        if all(n in data for n in needles):
+            for line in data.splitlines():
+                if all(n in line for n in needles):
+                    return True
+    return False
+
+
+def read_events(files: Iterable[Path | LogSource]) -> Iterator[dict[str, Any]]:
+    """Events from `files` (paths, or the log's sources: `event_sources`); a torn or garbled
+    line (a writer killed mid-append) is skipped.
 
     A small file (one command's, most of them) is parsed once per process while it stays
     the same file (inode, size and modification time: an append changes the size): `status`
@@ -91,10 +122,18 @@ def read_events(files: list[Path]) -> Iterator[dict[str, Any]]:
     of commands is hundreds of such files. Its records come out as fresh dicts, so a reader
     that edits one changes nothing another reader sees at its top level. A large file is
     streamed and never kept."""
-    for path in files:
+    for item in files:
+        path = item if isinstance(item, Path) else item.path
         try:
+            if path is None:
+                raise FileNotFoundError
             handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
         except FileNotFoundError:
+            if not isinstance(item, Path):
+                # Pruned: its lines live in the Parquet (`data` reads them there, also
+                # when a pruner deleted the file since it was listed).
+                text = item.data().decode("utf-8", errors="replace")
+                yield from _records(io.StringIO(text))
             continue
         with handle:
             found = os.fstat(handle.fileno())

@@ -16,12 +16,14 @@ logged lines with status error (a failed request logs one line).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.foundation.errors import UsageError
 from core.foundation.ids import validate_name
 from core.foundation.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.foundation.log_archive import LogSource
 
 RAW_COLUMNS = {
     "kind": "VARCHAR",
@@ -49,6 +51,9 @@ RAW_COLUMNS = {
     "inference": "JSON",
 }
 """Every key of every line the log has held, as `read_json` reads them."""
+
+INFERENCE_KEEP = "kind IS NOT NULL OR request_id IS NOT NULL"
+"""What a whole line of the log meets (a torn one reads as all nulls)."""
 
 INFERENCE_COLUMNS = {
     "ts": "TIMESTAMP",
@@ -103,24 +108,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def inference_files(ws: Workspace) -> list[Path]:
-    """The log's files whose real location is inside the workspace (a planted symlink is
-    never read), sorted; temporary files of a killed writer (`.tmp`) are not among them."""
-    folder = ws.inference_dir
-    if not folder.is_dir():
-        return []
-    root = ws.root.resolve()
-    found = []
-    for path in sorted(folder.glob("date=*/*.jsonl")):
-        if path.name.startswith("."):
-            continue
-        try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            continue
-        if real.is_file() and real.is_relative_to(root):
-            found.append(real)
-    return found
+def inference_sources(ws: Workspace) -> list[LogSource]:
+    from core.operations.feedback.inference_log import inference_sources as sources
+
+    return sources(ws)
 
 
 def _empty(columns: dict[str, str]) -> str:
@@ -130,16 +121,32 @@ def _empty(columns: dict[str, str]) -> str:
 
 def inference_sql(ws: Workspace) -> str:
     """One row per logged prediction, every layout of the log, each line completed by its
-    batch record. A torn last line reads as an all-null row (ignore_errors): dropped."""
-    files = inference_files(ws)
-    if not files:
+    batch record: the JSONL files and, for closed days `factory compact` wrote, their Parquet
+    (`core.foundation.log_archive`'s rules: every line counted once, pruned files too). A
+    torn last line reads as an all-null row (ignore_errors): dropped."""
+    from core.foundation.log_archive import SOURCE, current_state
+
+    state = current_state(ws, "inference", ws.inference_dir)
+    names = ", ".join(f'"{c}"' for c in RAW_COLUMNS)
+    parts = []
+    compacted = [p for p in state.parquet if p.is_file()]
+    if compacted:
+        where = f"({INFERENCE_KEEP})"
+        if state.excluded:
+            where += f" AND {SOURCE} NOT IN ({', '.join(_literal(x) for x in state.excluded)})"
+        paths = "[" + ", ".join(_literal(str(p)) for p in compacted) + "]"
+        parts.append(f"SELECT {names} FROM read_parquet({paths}, union_by_name=true) WHERE {where}")
+    if state.loose:
+        paths = "[" + ", ".join(_literal(str(p)) for p in state.loose) + "]"
+        columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
+        parts.append(
+            f"SELECT {names} FROM read_json({paths}, format='newline_delimited', "
+            f"columns={columns}, ignore_errors=true, hive_partitioning=false) "
+            f"WHERE {INFERENCE_KEEP}"
+        )
+    if not parts:
         return _empty(INFERENCE_COLUMNS)
-    paths = "[" + ", ".join(_literal(str(p)) for p in files) + "]"
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
-    return inference_rows_sql(
-        f"SELECT * FROM read_json({paths}, format='newline_delimited', columns={columns}, "
-        "ignore_errors=true, hive_partitioning=false)"
-    )
+    return inference_rows_sql(" UNION ALL ".join(parts))
 
 
 def inference_rows_sql(raw: str) -> str:
@@ -315,7 +322,7 @@ def perf(ws: Workspace, model: str, mode: str | None = None) -> PerfResult:
         rows=rows,
         price_per_cpu_hour=float(ws.config.cost.price_per_cpu_hour),
         currency=ws.config.cost.currency,
-        files=len(inference_files(ws)),
+        files=len(inference_sources(ws)),
         notes=notes,
     )
 
@@ -337,7 +344,7 @@ class LiveFigures:
 def live_figures(ws: Workspace, run_ids: list[str]) -> dict[str, LiveFigures]:
     """Live p95 latency, CPU and cost per run (runs without a logged online prediction are
     absent)."""
-    if not run_ids or not inference_files(ws):
+    if not run_ids or not inference_sources(ws):
         return {}
     price = float(ws.config.cost.price_per_cpu_hour)
     marks = ", ".join("?" for _ in run_ids)

@@ -67,18 +67,9 @@ def done(ws: Workspace, intent: dict[str, Any]) -> None:
 def event_recorded(ws: Workspace, intent: dict[str, Any], event: str) -> bool:
     """Whether an event carrying this change id was appended since the intent was written
     (read only when repairing, from the partitions of those days)."""
-    from core.foundation.events import event_files
+    from core.foundation.events import line_recorded
 
     needle = f'"change_id":"{intent["change_id"]}"'.encode()
     name = f'"event":"{event}"'.encode()
     since = str(intent.get("created_at") or "")[:10] or None
-    for path in event_files(ws.events_dir, since_date=since):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if needle in data:
-            for line in data.splitlines():
-                if needle in line and name in line:
-                    return True
-    return False
+    return line_recorded(ws, since, needle, name)

@@ -75,15 +75,13 @@ class Since:
 
 
 def _newest_event(ws: Workspace) -> dict[str, Any] | None:
-    from core.foundation.events import read_events
+    from core.foundation.events import event_sources, read_events
+    from core.foundation.log_archive import log_dates
 
-    folder = ws.events_dir
-    if not folder.is_dir():
-        return None
-    for part in sorted((p for p in folder.iterdir() if p.name.startswith("date=")), reverse=True):
+    for day in reversed(log_dates(ws, "events", ws.events_dir)):
         records = [
             r
-            for r in read_events(sorted(part.glob("*.jsonl")))
+            for r in read_events(event_sources(ws, day, day))
             if isinstance(r.get("ts"), str)
             and not (r.get("event") == "command" and (r.get("data") or {}).get("mutating") is False)
         ]

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.foundation import clock
-from core.foundation.events import ID_KEYS, read_events
+from core.foundation.events import ID_KEYS, event_sources, read_events
 from core.foundation.timeparse import TimeRange
 from core.foundation.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.foundation.log_archive import LogSource
 
 WORK_SESSION_GAP = timedelta(minutes=30)
 PROCESS_PREFIX = "p-"
@@ -108,16 +112,22 @@ class HistoryResult:
         }
 
 
-def partitions_in_range(events_dir: Path, time_range: TimeRange) -> list[Path]:
-    """Date partitions (`date=YYYY-MM-DD`, UTC days) overlapping the range, oldest first;
-    the others are never opened."""
-    if not events_dir.is_dir():
-        return []
+def day_range(time_range: TimeRange) -> tuple[str | None, str | None]:
+    """The first and last date partition (`YYYY-MM-DD`, UTC days) the range overlaps."""
     low = time_range.since.astimezone(UTC).strftime("%Y-%m-%d") if time_range.since else None
     high = None
     if time_range.until:
         # `until` is exclusive: an instant at midnight UTC does not reach into that day.
         high = (time_range.until.astimezone(UTC) - timedelta(microseconds=1)).strftime("%Y-%m-%d")
+    return low, high
+
+
+def partitions_in_range(events_dir: Path, time_range: TimeRange) -> list[Path]:
+    """Date partitions (`date=YYYY-MM-DD`, UTC days) overlapping the range, oldest first;
+    the others are never opened."""
+    if not events_dir.is_dir():
+        return []
+    low, high = day_range(time_range)
     parts = []
     for part in events_dir.iterdir():
         if not part.name.startswith("date=") or not part.is_dir():
@@ -129,7 +139,9 @@ def partitions_in_range(events_dir: Path, time_range: TimeRange) -> list[Path]:
     return sorted(parts)
 
 
-def _read(files: list[Path], since: str | None, until: str | None) -> list[dict[str, Any]]:
+def _read(
+    files: Iterable[Path | LogSource], since: str | None, until: str | None
+) -> list[dict[str, Any]]:
     """Events in [since, until) from `files`; `read_events` skips torn or garbled lines.
 
     Timestamps are `core.foundation.clock.iso` strings, which sort as text, so the range test
@@ -415,12 +427,12 @@ def history(
         if start is not None and (time_range.since is None or time_range.since > start):
             time_range = TimeRange(start, None)
             notes.append(f"range widened to the start of {session}")
-    parts = partitions_in_range(ws.events_dir, time_range)
+    # The log's files in range, those `factory compact --prune` moved into Parquet included.
+    files = event_sources(ws, *day_range(time_range))
     if session and not session.startswith((WORK_PREFIX, PROCESS_PREFIX)):
         # A named session writes only to files named after it.
-        files = [p / f"{session}.jsonl" for p in parts if (p / f"{session}.jsonl").is_file()]
-    else:
-        files = [f for p in parts for f in sorted(p.glob("*.jsonl"))]
+        files = [f for f in files if f.name.split("~", 1)[0] == f"{session}.jsonl"]
+    parts = sorted({f.date for f in files})
     since = clock.iso(time_range.since) if time_range.since else None
     until = clock.iso(time_range.until) if time_range.until else None
     records = _read(files, since, until)
@@ -467,17 +479,14 @@ def recent_sessions(ws: Workspace, count: int = 5, max_days: int = 14) -> list[S
     `factory history`, reading date partitions newest first and stopping one partition
     after enough sessions are found (so a session crossing midnight is read whole), which
     keeps `factory status` fast however long the log grows."""
-    if not ws.events_dir.is_dir():
-        return []
     floor = (clock.now() - timedelta(days=max_days)).strftime("%Y-%m-%d")
-    parts = sorted(
-        (p for p in ws.events_dir.iterdir() if p.name.startswith("date=") and p.name[5:] >= floor),
-        reverse=True,
-    )
+    by_day: dict[str, list[LogSource]] = {}
+    for source in event_sources(ws, floor):
+        by_day.setdefault(source.date, []).append(source)
     records: list[dict[str, Any]] = []
     enough_at: int | None = None
-    for index, part in enumerate(parts):
-        records.extend(_read(sorted(part.glob("*.jsonl")), None, None))
+    for index, day in enumerate(sorted(by_day, reverse=True)):
+        records.extend(_read(by_day[day], None, None))
         if enough_at is not None:
             break
         groups = group_sessions(records)

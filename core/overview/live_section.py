@@ -102,10 +102,12 @@ first in each file, written as a run is first served that day)."""
 
 
 def _has_inference_log(ws: Workspace) -> bool:
+    from core.foundation.log_archive import read_manifest
+
     folder = ws.inference_dir
-    if not folder.is_dir():
-        return False
-    return any(next(part.glob("*.jsonl"), None) for part in folder.glob("date=*"))
+    if folder.is_dir() and any(next(p.glob("*.jsonl"), None) for p in folder.glob("date=*")):
+        return True
+    return bool((read_manifest(ws, "inference") or {}).get("partitions"))
 
 
 def logged_predictions(ws: Workspace, model: str) -> bool:
@@ -113,10 +115,8 @@ def logged_predictions(ws: Workspace, model: str) -> bool:
     files (a batch file's first line; an online file's records, near its start): newest
     partition first, stopping at the first hit, never parsing a prediction line."""
     folder = ws.inference_dir
-    if not folder.is_dir():
-        return False
     needles = (f'"model":"{model}"'.encode(), f'"model": "{model}"'.encode())
-    for part in sorted(folder.glob("date=*"), reverse=True):
+    for part in sorted(folder.glob("date=*"), reverse=True) if folder.is_dir() else []:
         for path in part.glob("*.jsonl"):
             if path.name.startswith("."):
                 continue
@@ -127,7 +127,12 @@ def logged_predictions(ws: Workspace, model: str) -> bool:
                 continue
             if any(needle in head for needle in needles):
                 return True
-    return False
+    # Files `factory compact --prune` deleted: their partitions' manifest entries name
+    # the models they logged.
+    from core.foundation.log_archive import read_manifest
+
+    entries = ((read_manifest(ws, "inference") or {}).get("partitions") or {}).values()
+    return any(model in (entry.get("models") or []) for entry in entries)
 
 
 def _newest_snapshot(ws: Workspace, dataset: str) -> dict[str, Any] | None:

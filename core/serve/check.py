@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.foundation.errors import FactoryError
 from core.foundation.ids import validate_name
+from core.foundation.log_archive import LogSource
 from core.foundation.workspace import Workspace
 
 CHECKED_LIBRARIES = ("python", "catboost", "pandas", "numpy", "pyarrow")
@@ -91,16 +91,17 @@ def _get(url: str, path: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _online_lines(ws: Workspace, models: set[str]) -> list[tuple[Path, list[dict[str, Any]]]]:
-    """Per online log file (oldest first), its lines of `models`: records and predictions."""
-    from core.operations.perf import inference_files
+def _online_lines(ws: Workspace, models: set[str]) -> list[tuple[LogSource, list[dict[str, Any]]]]:
+    """Per online log file (oldest first; pruned ones read from the Parquet), its lines of
+    `models`: records and predictions."""
+    from core.operations.feedback.inference_log import inference_sources
 
     found = []
-    for path in inference_files(ws):
-        if not path.name.startswith("o-"):
+    for source in inference_sources(ws):
+        if not source.name.startswith("o-"):
             continue
         lines = []
-        for raw in path.read_bytes().split(b"\n")[:-1]:
+        for raw in source.data().split(b"\n")[:-1]:
             try:
                 line = json.loads(raw)
             except ValueError:
@@ -108,7 +109,7 @@ def _online_lines(ws: Workspace, models: set[str]) -> list[tuple[Path, list[dict
             if isinstance(line, dict) and line.get("model") in models:
                 lines.append(line)
         if lines:
-            found.append((path, lines))
+            found.append((source, lines))
     found.sort(key=lambda item: str(item[1][0].get("ts") or ""))
     return found
 
@@ -144,7 +145,7 @@ def _replay(
     dataset = ws.config.datasets[config.dataset]
     same_data = {name for name, m in ws.config.models.items() if m.dataset == config.dataset}
     files = _online_lines(ws, same_data)
-    wanted: list[tuple[Path, int, int]] = []
+    wanted: list[tuple[LogSource, int, int]] = []
     for path, lines in files:
         for r, request in enumerate(_requests(lines)):
             for i, line in enumerate(request):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from core.foundation.events import event_sources, read_events
 from core.foundation.workspace import Workspace
 from core.lens.compaction import door
 from core.lens.compaction import logs as log_compaction
@@ -44,9 +45,10 @@ REPO = Path(__file__).resolve().parents[2]
 COMPACTOR = (
     "import sys; from pathlib import Path; from core.foundation.workspace import Workspace; "
     "from core.lens.compaction.compact import compact; "
-    "compact(Workspace(Path(sys.argv[1])), prune=True, grace_s=1.0)"
+    "compact(Workspace(Path(sys.argv[1])), prune=True, grace_s=1.0, keep_days=0)"
 )
-"""A compactor that prunes, retiring files after 1 s (a later round deletes them)."""
+"""A compactor that prunes every closed day, retiring files after 1 s (a later round deletes
+them)."""
 COUNTS = (
     "SELECT (SELECT count(*) FROM events), "
     "(SELECT count(DISTINCT CAST(json_extract(data, '$.n') AS BIGINT)) FROM events), "
@@ -82,14 +84,19 @@ def _writer(ws: Workspace, tally: Tally, worker: int, round_: int) -> None:
             tally.runs += 1
 
 
-def _check(ws: Workspace, tally: Tally) -> tuple[int, int]:
+def _check(ws: Workspace, tally: Tally) -> tuple[int, int, int]:
+    """(events through the view, runs, events through the line readers), checked."""
     lines_before, runs_before = tally.snapshot()
     events, distinct, runs, distinct_runs = run_query(ws, COUNTS).rows[0]
     assert events == distinct, f"events double-counted: {events} rows, {distinct} distinct"
     assert runs == distinct_runs, f"runs double-counted: {runs} rows, {distinct_runs} distinct"
     assert events >= lines_before, f"events lost: {events} < {lines_before}"
     assert runs >= runs_before, f"runs lost: {runs} < {runs_before}"
-    return int(events), int(runs)
+    # What `factory history` reads: the files on disk, and the pruned ones from the Parquet.
+    seen = [(r.get("data") or {}).get("n") for r in read_events(event_sources(ws))]
+    assert len(seen) == len(set(seen)), "the line readers double-counted"
+    assert len(seen) >= lines_before, f"line readers lost: {len(seen)} < {lines_before}"
+    return int(events), int(runs), len(seen)
 
 
 def _compactor(root: Path, crash: str | None) -> subprocess.Popen[bytes]:
@@ -141,12 +148,12 @@ def test_compact_killed_beside_writers_never_double_counts_or_loses(
         outcome = "killed" if code == -signal.SIGKILL else "done"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         # At rest: exactly what the writers wrote, through every layout at once.
-        assert _check(ws, tally) == tally.snapshot()
+        assert _check(ws, tally) == (*tally.snapshot(), tally.lines)
     assert outcomes.get("killed", 0) >= ROUNDS // 2 and outcomes.get("done", 0) >= 1, outcomes
     assert reads > ROUNDS
     # Whatever the kills left, one more compaction cleans up and answers the same.
-    compact(ws, prune=True, grace_s=0)
-    assert _check(ws, tally) == tally.snapshot()
+    compact(ws, prune=True, grace_s=0, keep_days=0)
+    assert _check(ws, tally) == (*tally.snapshot(), tally.lines)
     assert not list(workspace.glob("**/.tmp-*"))
     manifest = log_compaction.read_manifest(ws, EVENTS)
     assert manifest is not None and manifest["partitions"], "nothing was ever compacted"

@@ -106,7 +106,8 @@ def test_compacted_and_newer_files_answer_as_the_files_alone(
     done = compact(ws, grace_s=0)
     assert done.runs.compacted == 8 and done.runs.dropped == 2
     assert answers(workspace) == expected
-    pruned = compact(ws, prune=True, grace_s=0)
+    assert compact(ws, prune=True, grace_s=0).logs[0].pruned == 0  # the newest 14 days stay
+    pruned = compact(ws, prune=True, grace_s=0, keep_days=0)
     assert pruned.logs[0].pruned == 3 * 3 + 1  # 3 sessions x 3 closed days, and "late"
     assert not list((ws.events_dir / f"date={days_ago(2)}").glob("*.jsonl"))
     assert answers(workspace) == expected
@@ -256,7 +257,7 @@ def test_the_inference_log_compacts_and_answers_as_its_files(
     _inference_batch(ws, days_ago(0), "today", 2)
     before = run_query(ws, sql, limit=None).rows
     assert len(before) == 12 and {row[1] for row in before} == {"s-1"}  # completed by record
-    done = compact(ws, prune=True, grace_s=0)
+    done = compact(ws, grace_s=0)
     inference = next(log for log in done.logs if log.family == "inference")
     assert inference.partitions == 2 and inference.rows == 2 * 6
     assert run_query(ws, sql, limit=None).rows == before
@@ -265,10 +266,13 @@ def test_the_inference_log_compacts_and_answers_as_its_files(
     expected = uncompacted(workspace, tmp_path / "plain")["inference"]
     assert len(expected) == 15
     assert run_query(ws, sql, limit=None).rows == expected
-    compact(ws, prune=True, grace_s=0)
+    compact(ws, grace_s=0)
     assert run_query(ws, sql, limit=None).rows == expected
-    # Never pruned: `factory perf` and the gates read these files directly.
-    assert inference.pruned == 0 and len(list(ws.inference_dir.glob("date=*/*.jsonl"))) == 3
+    # Pruned: only today's file is left, and the view still reads every line.
+    pruned = compact(ws, prune=True, grace_s=0, keep_days=0)
+    assert next(log for log in pruned.logs if log.family == "inference").pruned == 2
+    assert len(list(ws.inference_dir.glob("date=*/*.jsonl"))) == 1
+    assert run_query(ws, sql, limit=None).rows == expected
 
 
 def test_status_and_runs_stay_free_of_duckdb_beside_a_compaction(workspace: Path) -> None:

@@ -38,6 +38,7 @@ def _ws(**settings: Any) -> Any:
         config=SimpleNamespace(gates={"staging": config}, cost=CostConfig()),
         root=Path("/nonexistent-factory-workspace"),
         inference_dir=Path("/nonexistent-factory-workspace/logs/inference"),
+        logs_dir=Path("/nonexistent-factory-workspace/logs"),
     )
 
 

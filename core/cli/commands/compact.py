@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from core.cli.registry import Context, Reply, arg, command
+from core.foundation.errors import UsageError
+from core.foundation.log_archive import PRUNE_KEEP_DAYS
 from core.foundation.suggest import Next
 
 
@@ -15,14 +17,26 @@ from core.foundation.suggest import Next
             "--prune",
             action="store_true",
             help="then delete the JSONL log files whose lines the published Parquet holds",
-        )
+        ),
+        arg(
+            "--keep-days",
+            type=int,
+            default=PRUNE_KEEP_DAYS,
+            metavar="N",
+            help=f"with --prune, keep the JSONL of the newest N days (default {PRUNE_KEEP_DAYS})",
+        ),
     ],
     mutating=True,
 )
 def compact(ctx: Context) -> Reply:
     from core.lens.compaction.compact import compact as run
 
-    result = run(ctx.workspace, prune=ctx.args.prune)
+    if ctx.args.keep_days < 0:
+        raise UsageError(
+            f"--keep-days must be 0 or more, not {ctx.args.keep_days}",
+            hint="Pass how many of the newest days of logs to keep as JSONL, e.g. --keep-days 14.",
+        )
+    result = run(ctx.workspace, prune=ctx.args.prune, keep_days=ctx.args.keep_days)
     return Reply(
         result,
         next=[

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from core.foundation.log_archive import PRUNE_KEEP_DAYS
 from core.foundation.workspace import Workspace
 from core.lens.compaction import publish
 from core.lens.compaction.logs import LogCompaction, compact_family
@@ -28,6 +29,8 @@ class CompactResult:
     logs: list[LogCompaction]
     prune: bool
     seconds: float
+    keep_days: int = PRUNE_KEEP_DAYS
+    """Pruning kept the JSONL of partitions this many days old or newer."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,24 +38,32 @@ class CompactResult:
             "logs": [log.to_dict() for log in self.logs],
             "prune": self.prune,
             "seconds": self.seconds,
+            "keep_days": self.keep_days,
         }
 
 
 def compact(
-    ws: Workspace, *, prune: bool = False, grace_s: float = publish.GRACE_S
+    ws: Workspace,
+    *,
+    prune: bool = False,
+    grace_s: float = publish.GRACE_S,
+    keep_days: int = PRUNE_KEEP_DAYS,
 ) -> CompactResult:
     """Compact the run tables and the closed partitions of every log family; idempotent
     (a second call with nothing new writes nothing), safe to kill at any point and to run
-    beside writers and readers."""
+    beside writers and readers. `prune` deletes the JSONL the Parquet holds, but for the
+    newest `keep_days` partitions."""
     from core.lens.compaction.families import families
 
     started = time.perf_counter()
     runs = compact_runs(ws, grace_s=grace_s)
     logs = [
-        compact_family(ws, family, prune=prune and family.prunable, grace_s=grace_s)
+        compact_family(
+            ws, family, prune=prune and family.prunable, grace_s=grace_s, keep_days=keep_days
+        )
         for family in families()
     ]
-    return CompactResult(runs, logs, prune, round(time.perf_counter() - started, 3))
+    return CompactResult(runs, logs, prune, round(time.perf_counter() - started, 3), keep_days)
 
 
 def compact_after_training(ws: Workspace) -> RunCompaction | None:

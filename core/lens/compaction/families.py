@@ -20,18 +20,17 @@ EVENTS = LogFamily(
 
 def inference_family() -> LogFamily:
     """The inference log as raw lines (predictions and batch records, `perf.RAW_COLUMNS`),
-    which the `inference` view completes (`perf.inference_rows_sql`). Never pruned: `factory
-    perf`, the gates' live figures and rollouts read its JSONL directly (a lower layer than
-    this one), so its JSONL stays until they read the Parquet too."""
-    from core.operations.perf import RAW_COLUMNS
+    which the `inference` view completes (`perf.inference_rows_sql`). Its other readers
+    (`perf`, feedback, rollouts, the serving check) read it through
+    `core.foundation.log_archive`, so its pruned files are read from the Parquet too."""
+    from core.operations.perf import INFERENCE_KEEP, RAW_COLUMNS
 
     return LogFamily(
         name="inference",
         folder=lambda ws: ws.inference_dir,
         columns=RAW_COLUMNS,
-        keep="kind IS NOT NULL OR request_id IS NOT NULL",
+        keep=INFERENCE_KEEP,
         partition_column=False,
-        prunable=False,
     )
 
 

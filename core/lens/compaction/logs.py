@@ -1,4 +1,5 @@
-"""Log families in Parquet: closed date partitions of an append-only JSONL log (adrs/0028).
+"""Log families in Parquet: closed date partitions of an append-only JSONL log (adrs/0028,
+adrs/0036).
 
 A family is a folder of Hive date partitions (`<folder>/date=YYYY-MM-DD/*.jsonl`), the
 columns its lines carry and the condition a whole line meets (a torn last line reads as an
@@ -6,20 +7,13 @@ all-null row). Events are one family; inference lines another (`families.familie
 
 Compacted partitions live beside the log, not in `.factory/`, because once the JSONL is
 pruned they are the only copy: `logs/compacted/<family>/date=D/part-<n>.parquet`, one file
-per partition, each row tagged with its source file (`_source`, `date=D/<file>`), and
-`logs/compacted/<family>/manifest.json` naming, per partition, its file and the size each
-source file had when it was listed for the compaction.
-
-A reader of one manifest takes a partition's Parquet, plus every JSONL file the manifest
-does not account for, by these rules (a file "covered" has the size the manifest recorded):
-- covered: its lines are in the Parquet, the file is skipped;
-- larger than recorded (lines appended after the listing): the Parquet rows of that file
-  are left out and the whole file is read;
-- not listed, smaller than recorded, or recorded as pruned (a new file by that name): the
-  whole file is read, the Parquet rows kept;
-- recorded but absent (pruned): the Parquet holds its lines.
-So every line is counted once: from the Parquet or from its file. Today's partition (UTC,
-`core.foundation.clock`) is never compacted: writers are still appending to it.
+per partition, and `logs/compacted/<family>/manifest.json` naming, per partition, its file
+and the size each source file had when it was read for the compaction. Each row is one line
+that parses as a JSON object, whether or not the family's views keep it: the family's columns,
+and the line as written (`_raw`), its file (`_source`, `date=D/<file>`) and its place in the
+file (`_line`), so pruning loses nothing any reader reads. The rules by which readers combine
+the Parquet and the files beside it are `core.foundation.log_archive`'s. Today's partition
+(UTC, `core.foundation.clock`) is never compacted: writers are still appending to it.
 """
 
 from __future__ import annotations
@@ -27,11 +21,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.foundation import clock
+from core.foundation import clock, log_archive
 from core.foundation.faults import crash_point
 from core.foundation.workspace import Workspace
 from core.lens.compaction import publish
@@ -42,8 +37,12 @@ if TYPE_CHECKING:
 
     from core.lens.compaction.door import Attachment
 
-FORMAT = 1
-SOURCE = "_source"
+FORMAT = log_archive.FORMAT
+SOURCE = log_archive.SOURCE
+LINE = log_archive.LINE
+RAW = log_archive.RAW
+LINES_PER_CHUNK = 50_000
+"""Lines handed to DuckDB at a time while a partition is compacted."""
 
 
 @dataclass(frozen=True)
@@ -68,94 +67,23 @@ class LogFamily:
 
 
 def compacted_root(ws: Workspace, family: LogFamily) -> Path:
-    return ws.logs_dir / "compacted" / family.name
+    return log_archive.compacted_root(ws, family.name)
 
 
 def _manifest_path(ws: Workspace, family: LogFamily) -> Path:
-    return compacted_root(ws, family) / "manifest.json"
+    return log_archive.manifest_path(ws, family.name)
 
 
 def read_manifest(ws: Workspace, family: LogFamily) -> dict[str, Any] | None:
-    return publish.read_manifest(_manifest_path(ws, family), FORMAT)
-
-
-def _inside(ws: Workspace, path: Path) -> bool:
-    try:
-        return path.resolve(strict=True).is_relative_to(ws.root.resolve())
-    except (OSError, RuntimeError):
-        return False
+    return log_archive.read_manifest(ws, family.name)
 
 
 def partitions(ws: Workspace, family: LogFamily) -> dict[str, dict[str, int]]:
-    """date -> {file name: size} of the family's JSONL files: regular files inside the
-    workspace only (a planted symlink, to a file or a partition, is never read)."""
-    folder = family.folder(ws)
-    if not folder.is_dir() or not _inside(ws, folder):
-        return {}
-    found: dict[str, dict[str, int]] = {}
-    for part in sorted(folder.iterdir()):
-        if not part.name.startswith("date=") or part.is_symlink() or not part.is_dir():
-            continue
-        files: dict[str, int] = {}
-        for path in part.glob(family.pattern):
-            if path.name.startswith("."):
-                continue  # a writer's temporary file
-            with contextlib.suppress(OSError):
-                info = path.lstat()
-                if path.is_file() and not path.is_symlink():
-                    files[path.name] = info.st_size
-        found[part.name[5:]] = files
-    return found
+    return log_archive.partitions(ws, family.folder(ws), family.pattern)
 
 
-@dataclass
-class LogState:
-    """What a reader of one manifest generation reads."""
-
-    manifest: dict[str, Any] | None
-    parquet: list[Path] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)
-    """`_source` values whose Parquet rows are left out (their file grew since)."""
-    loose: list[Path] = field(default_factory=list)
-    """JSONL files read whole."""
-
-
-def _split(
-    entry: dict[str, Any] | None, files: dict[str, int], date: str
-) -> tuple[list[str], list[str]]:
-    """(file names to read whole, `_source` values to leave out of the Parquet) for one
-    partition, by the rules of this module's docstring."""
-    if entry is None:
-        return sorted(files), []
-    sources = entry.get("sources") or {}
-    loose, excluded = [], []
-    for name, size in sorted(files.items()):
-        recorded = sources.get(name)
-        if not isinstance(recorded, dict) or recorded.get("pruned"):
-            loose.append(name)
-        elif size > int(recorded.get("size") or 0):
-            loose.append(name)
-            excluded.append(f"date={date}/{name}")
-        elif size < int(recorded.get("size") or 0):
-            loose.append(name)
-    return loose, excluded
-
-
-def current_state(ws: Workspace, family: LogFamily) -> LogState:
-    manifest = read_manifest(ws, family)
-    state = LogState(manifest)
-    folder = family.folder(ws)
-    entries = (manifest or {}).get("partitions") or {}
-    on_disk = partitions(ws, family)
-    base = compacted_root(ws, family)
-    for date in sorted(set(on_disk) | set(entries)):
-        entry = entries.get(date)
-        if entry is not None:
-            state.parquet.append(base / str(entry["file"]))
-        loose, excluded = _split(entry, on_disk.get(date, {}), date)
-        state.loose.extend(folder / f"date={date}" / name for name in loose)
-        state.excluded.extend(excluded)
-    return state
+def current_state(ws: Workspace, family: LogFamily) -> log_archive.LogState:
+    return log_archive.current_state(ws, family.name, family.folder(ws), family.pattern)
 
 
 def json_select(family: LogFamily, files: list[Path], source: bool = False) -> str:
@@ -182,10 +110,11 @@ def log_rows_sql(ws: Workspace, attachment: Attachment, family: LogFamily) -> st
     parts = []
     compacted = attachment.readable(state.parquet)
     if compacted:
-        where = ""
+        # The Parquet holds every line that parses; the view keeps the family's own.
+        where = f" WHERE ({family.keep})"
         if state.excluded:
             listed = ", ".join(sql_path(Path(s)) for s in state.excluded)
-            where = f" WHERE {SOURCE} NOT IN ({listed})"
+            where += f" AND {SOURCE} NOT IN ({listed})"
         parts.append(f"SELECT {typed} FROM {attachment.parquet(compacted)}{where}")
     if state.loose:
         loaded = attachment.table(json_select(family, state.loose))
@@ -229,6 +158,18 @@ def _connection() -> duckdb.DuckDBPyConnection:
     )
 
 
+def _file_lines(path: Path, size: int) -> tuple[list[str], int]:
+    """(the whole lines of the first `size` bytes of `path`, bytes read): a file is taken
+    as it was listed, whatever a writer appends meanwhile; a torn last line is left out."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(size)
+    except FileNotFoundError:
+        return [], 0
+    whole = data[: data.rfind(b"\n") + 1]
+    return whole.decode("utf-8", errors="replace").splitlines(), len(data)
+
+
 def _compact_partition(
     ws: Workspace,
     family: LogFamily,
@@ -240,8 +181,18 @@ def _compact_partition(
 ) -> tuple[dict[str, Any], int]:
     """Write partition `date`'s Parquet to `target`: the previous Parquet's rows (less
     those of grown files; those of pruned names read again renamed), plus the files the
-    manifest did not account for. Returns (its manifest entry, rows)."""
-    loose, excluded = _split(entry, files, date)
+    manifest did not account for, line by line. Returns (its manifest entry, rows)."""
+    loose, excluded = log_archive.split(entry, files, date)
+    legacy = entry is not None and not entry.get("lines")
+    if legacy and entry is not None:
+        # Compacted before rows kept their line: a file still there as listed is read again
+        # from disk (exactly); only the lines of files gone are rebuilt from the columns.
+        for name, recorded in (entry.get("sources") or {}).items():
+            ok = isinstance(recorded, dict) and not recorded.get("pruned")
+            if ok and name in files and name not in loose:
+                loose.append(name)
+                excluded.append(f"date={date}/{name}")
+        loose.sort()
     sources: dict[str, Any] = {}
     relabel: dict[str, str] = {}
     grown = {s.rsplit("/", 1)[1] for s in excluded}
@@ -257,48 +208,86 @@ def _compact_partition(
                 sources[name] = {"size": recorded.get("size"), "pruned": True}
             else:
                 sources[name] = recorded
-    for name in loose:
-        sources[name] = {"size": files[name], "pruned": False}
     folder = family.folder(ws) / f"date={date}"
     row_columns = family.row_columns()
     typed = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in row_columns.items())
-    parts = []
-    if entry is not None:
-        old = compacted_root(ws, family) / str(entry["file"])
-        label: str = SOURCE
-        if relabel:
-            cases = " ".join(
-                f"WHEN {sql_path(Path(a))} THEN {sql_path(Path(b))}" for a, b in relabel.items()
-            )
-            label = f"CASE {SOURCE} {cases} ELSE {SOURCE} END"
-        where = ""
-        if excluded:
-            where = (
-                " WHERE "
-                + SOURCE
-                + " NOT IN ("
-                + ", ".join(sql_path(Path(s)) for s in excluded)
-                + ")"
-            )
-        parts.append(
-            f"SELECT {typed}, {label} AS {SOURCE} FROM read_parquet({sql_path(old)}){where}"
-        )
-    if loose:
-        parts.append(json_select(family, [folder / name for name in loose], source=True))
     con = _connection()
     try:
         con.execute("SET preserve_insertion_order = false")
+        con.execute(f"CREATE TABLE lines ({SOURCE} VARCHAR, {LINE} BIGINT, {RAW} VARCHAR)")
+        if legacy and entry is not None:
+            old = compacted_root(ws, family) / str(entry["file"])
+            for source, data in log_archive.legacy_lines(con, sql_path(old)).items():
+                if source not in excluded:
+                    lines = data.decode("utf-8", errors="replace").splitlines()
+                    _insert(con, relabel.get(source, source), lines)
+        for name in loose:
+            lines, size = _file_lines(folder / name, files[name])
+            sources[name] = {"size": size, "pruned": False}
+            _insert(con, f"date={date}/{name}", lines)
+        struct = "{" + ", ".join(f'"{k}": "{v}"' for k, v in family.columns.items()) + "}"
+        values = ", ".join(f'j."{c}" AS "{c}"' for c in family.columns)
+        if family.partition_column:
+            values += f', {sql_path(Path(date))} AS "date"'
+        parts = [
+            f"SELECT {values}, {SOURCE}, {LINE}, {RAW} FROM (SELECT json_transform({RAW}, "
+            f"'{struct}') AS j, * FROM lines WHERE json_valid({RAW}) "
+            f"AND json_type({RAW}) = 'OBJECT')"
+        ]
+        if entry is not None and not legacy:
+            old = compacted_root(ws, family) / str(entry["file"])
+            label: str = SOURCE
+            if relabel:
+                cases = " ".join(
+                    f"WHEN {sql_path(Path(a))} THEN {sql_path(Path(b))}" for a, b in relabel.items()
+                )
+                label = f"CASE {SOURCE} {cases} ELSE {SOURCE} END"
+            where = ""
+            if excluded:
+                listed = ", ".join(sql_path(Path(s)) for s in excluded)
+                where = f" WHERE {SOURCE} NOT IN ({listed})"
+            parts.append(
+                f"SELECT {typed}, {label} AS {SOURCE}, {LINE}, {RAW} "
+                f"FROM read_parquet({sql_path(old)}){where}"
+            )
         select = " UNION ALL ".join(parts)
         order = "ts" if "ts" in row_columns else SOURCE
         con.execute(
-            f"COPY (SELECT * FROM ({select}) ORDER BY {order}, {SOURCE}) TO {sql_path(target)} "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+            f"COPY (SELECT * FROM ({select}) ORDER BY {order}, {SOURCE}, {LINE}) TO "
+            f"{sql_path(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
         )
         counted = con.execute(f"SELECT count(*) FROM read_parquet({sql_path(target)})")
         rows = int((counted.fetchone() or (0,))[0])
+        entry_out: dict[str, Any] = {"file": None, "rows": rows, "lines": True}
+        if "model" in row_columns:
+            # Which models the partition logged, for readers that must not open Parquet
+            # (`status` asking whether a model has logged predictions).
+            found = con.execute(
+                f"SELECT DISTINCT model FROM read_parquet({sql_path(target)}) "
+                "WHERE model IS NOT NULL ORDER BY 1"
+            ).fetchall()
+            entry_out["models"] = [str(m) for (m,) in found]
     finally:
         con.close()
-    return {"file": None, "rows": rows, "sources": sources}, rows
+    return {**entry_out, "sources": sources}, rows
+
+
+def _insert(con: duckdb.DuckDBPyConnection, source: str, lines: list[str]) -> None:
+    """Add one file's lines, numbered from 0, to the compactor's `lines` table."""
+    import pyarrow as pa
+
+    for start in range(0, len(lines), LINES_PER_CHUNK):
+        chunk = lines[start : start + LINES_PER_CHUNK]
+        table = pa.table(
+            {
+                SOURCE: pa.array([source] * len(chunk), pa.string()),
+                LINE: pa.array(range(start, start + len(chunk)), pa.int64()),
+                RAW: pa.array(chunk, pa.string()),
+            }
+        )
+        con.register("chunk", table)
+        con.execute("INSERT INTO lines SELECT * FROM chunk")
+        con.unregister("chunk")
 
 
 def compact_family(
@@ -309,11 +298,13 @@ def compact_family(
     wait: bool = True,
     grace_s: float = publish.GRACE_S,
     today: str | None = None,
+    keep_days: int = log_archive.PRUNE_KEEP_DAYS,
 ) -> LogCompaction:
     """Compact every closed partition (before `today`, UTC) that has lines the manifest does
-    not account for, publish the new generation; with `prune`, before and after that,
-    delete the JSONL files whose lines the manifest holds, once it was published at least
-    `grace_s` ago. Idempotent."""
+    not account for (or was compacted before rows kept their lines), publish the new
+    generation; with `prune`, before and after that, delete the JSONL files whose lines the
+    manifest holds, of partitions more than `keep_days` before `today`, once it was
+    published at least `grace_s` ago. Idempotent."""
     started = time.perf_counter()
     base = compacted_root(ws, family)
     with publish.exclusive(base / "compact.lock", wait=wait) as held:
@@ -329,9 +320,12 @@ def compact_family(
                 skipped=True,
             )
         pruned = 0
-        if prune and manifest is not None:
-            pruned += _prune(ws, family, manifest, grace_s)
         closed_before = today or clock.now().strftime("%Y-%m-%d")
+        prune_before = (
+            datetime.strptime(closed_before, "%Y-%m-%d") - timedelta(days=max(keep_days, 0))
+        ).strftime("%Y-%m-%d")
+        if prune and manifest is not None:
+            pruned += _prune(ws, family, manifest, grace_s, prune_before)
         generation = int(manifest["generation"]) if manifest else 0
         entries: dict[str, Any] = dict((manifest or {}).get("partitions") or {})
         lost = [d for d, e in entries.items() if not (base / str(e.get("file"))).is_file()]
@@ -339,11 +333,13 @@ def compact_family(
             del entries[date]  # its Parquet is gone (by hand): compact its files again
         on_disk = partitions(ws, family)
         todo = []
-        for date, files in sorted(on_disk.items()):
-            if date >= closed_before or not files:
+        for date in sorted(set(on_disk) | set(entries)):
+            files = on_disk.get(date, {})
+            entry = entries.get(date)
+            if date >= closed_before or (entry is None and not files):
                 continue
-            loose, excluded = _split(entries.get(date), files, date)
-            if loose or excluded:
+            loose, excluded = log_archive.split(entry, files, date)
+            if loose or excluded or (entry is not None and not entry.get("lines")):
                 todo.append(date)
         new_manifest: dict[str, Any] = {
             "format": FORMAT,
@@ -363,7 +359,7 @@ def compact_family(
                 ws,
                 family,
                 date,
-                on_disk[date],
+                on_disk.get(date, {}),
                 entries.get(date),
                 generation + 1,
                 tmp / "part.parquet",
@@ -383,7 +379,7 @@ def compact_family(
             publish.collect(base, new_manifest, grace_s)
             manifest = new_manifest
         if prune and manifest is not None:
-            pruned += _prune(ws, family, manifest, grace_s)
+            pruned += _prune(ws, family, manifest, grace_s, prune_before)
         elif manifest is not None and not todo:
             publish.collect(base, manifest, grace_s)
         return LogCompaction(
@@ -397,15 +393,20 @@ def compact_family(
         )
 
 
-def _prune(ws: Workspace, family: LogFamily, manifest: dict[str, Any], grace_s: float) -> int:
-    """Delete the JSONL files whose every line the published Parquet holds, then record them
-    as pruned (a file deleted but not yet recorded reads as covered: absent)."""
+def _prune(
+    ws: Workspace, family: LogFamily, manifest: dict[str, Any], grace_s: float, before: str
+) -> int:
+    """Delete the JSONL files of partitions before `before` whose every line the published
+    Parquet holds as written, then record them as pruned (a file deleted but not yet
+    recorded reads as covered: absent)."""
     published = int(manifest.get("published_ns") or 0)
     if time.time_ns() - published < grace_s * 1e9:
         return 0  # readers of the previous generation may still be reading these files
     folder = family.folder(ws)
     count = changed = 0
     for date, entry in (manifest.get("partitions") or {}).items():
+        if date >= before or not entry.get("lines"):
+            continue  # kept for the readers of recent days; or its rows lack their lines
         for name, recorded in (entry.get("sources") or {}).items():
             if not isinstance(recorded, dict) or recorded.get("pruned"):
                 continue

@@ -11,7 +11,9 @@ and `core.serve.logbook`, adrs/0015), so a change of the log's layout is adapted
 - schema 1: `date=D/<session>.jsonl`, every field on every line, no `time` or `entity`.
 
 A prediction line takes each field from itself, else from its batch record. Temporary files
-of a killed writer (`.<name>.tmp`) are never read, nor a torn last line.
+of a killed writer (`.<name>.tmp`) are never read, nor a torn last line. Files `factory
+compact --prune` deleted are read from the compacted Parquet, which keeps their lines as
+written (`core.foundation.log_archive`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from core.foundation.log_archive import LogSource, log_sources
 from core.foundation.workspace import Workspace
 
 RECORD_FIELDS = (
@@ -30,25 +33,24 @@ RECORD_FIELDS = (
 """What a prediction line may take from its batch record."""
 
 
-def log_files(ws: Workspace, since_date: str | None = None) -> list[Path]:
-    """The log's files inside the workspace (`core.operations.perf.inference_files`: a
-    planted symlink is never read), oldest partition first; `since_date` (YYYY-MM-DD) skips
-    older partitions."""
-    from core.operations.perf import inference_files
-
-    return [
-        path
-        for path in inference_files(ws)
-        if since_date is None or path.parent.name[5:] >= since_date
-    ]
+def inference_sources(
+    ws: Workspace, since_date: str | None = None, until_date: str | None = None
+) -> list[LogSource]:
+    """The log's files, pruned ones included, oldest partition first; `since_date` and
+    `until_date` (YYYY-MM-DD, inclusive) skip the partitions outside. Only regular files
+    inside the workspace (a planted symlink is never read)."""
+    return log_sources(ws, "inference", ws.inference_dir, since_date, until_date)
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
+def _data(source: LogSource | Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return source.read_bytes() if isinstance(source, Path) else source.data()
     except OSError:
-        return
-    for raw in data.splitlines(keepends=True):
+        return b""
+
+
+def _lines(source: LogSource | Path) -> Iterator[dict[str, Any]]:
+    for raw in _data(source).splitlines(keepends=True):
         if not raw.endswith(b"\n"):
             return  # torn last line
         try:
@@ -59,10 +61,10 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def file_predictions(path: Path) -> Iterator[dict[str, Any]]:
+def file_predictions(source: LogSource | Path) -> Iterator[dict[str, Any]]:
     """Every prediction of one log file, completed by its batch record."""
     records: dict[str, dict[str, Any]] = {}
-    for line in _lines(path):
+    for line in _lines(source):
         if line.get("kind") == "batch":
             batch_id = line.get("batch_id")
             if isinstance(batch_id, str):
@@ -89,16 +91,16 @@ def predictions(
     ws: Workspace, model: str | None = None, since_date: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every logged prediction (of `model`), file by file."""
-    for path in log_files(ws, since_date):
-        for line in file_predictions(path):
+    for source in inference_sources(ws, since_date):
+        for line in file_predictions(source):
             if model is None or line.get("model") == model:
                 yield line
 
 
-def file_runs(path: Path) -> set[str]:
+def file_runs(source: LogSource | Path) -> set[str]:
     """The runs whose predictions (or records) a log file holds."""
     runs: set[str] = set()
-    for line in _lines(path):
+    for line in _lines(source):
         run_id = line.get("run_id")
         if isinstance(run_id, str):
             runs.add(run_id)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.foundation.workspace import Workspace
@@ -28,6 +27,8 @@ from core.operations.rollouts.decide import ArmObservations
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from core.foundation.log_archive import LogSource
 
 ARMS = ("stable", "challenger")
 OK_STATUSES = frozenset({"ok", "success", "served"})
@@ -142,12 +143,8 @@ def _num(value: Any) -> float:
     return float(value)
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
+def _lines(data: bytes) -> list[dict[str, Any]]:
     records = []
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return []
     for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn or empty
         try:
             record = json.loads(line)
@@ -158,18 +155,12 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def log_files(ws: Workspace, since: str, until: str) -> list[Path]:
-    """Inference log files in the date partitions from `since`'s day to `until`'s."""
-    folder = ws.inference_dir
-    if not folder.is_dir():
-        return []
-    first, last = since[:10], until[:10]
-    files = []
-    for part in sorted(folder.iterdir()):
-        day = part.name[5:] if part.name.startswith("date=") else ""
-        if day and first <= day <= last and part.is_dir():
-            files.extend(sorted(part.glob("*.jsonl")))
-    return files
+def log_files(ws: Workspace, since: str, until: str) -> list[LogSource]:
+    """Inference log files (pruned ones read from the Parquet) in the date partitions from
+    `since`'s day to `until`'s."""
+    from core.operations.feedback.inference_log import inference_sources
+
+    return inference_sources(ws, since[:10], until[:10])
 
 
 def read_rollout_log(
@@ -190,16 +181,17 @@ def read_rollout_log(
         arm: {"ts": [], "latency_ms": [], "cpu_ms": [], "error": [], "losses": []} for arm in ARMS
     }
     files = skipped = 0
-    for path in log_files(ws, since, until):
+    for source in log_files(ws, since, until):
         try:
-            if needle not in path.read_bytes():
-                continue
+            data = source.data()
         except OSError:
+            continue
+        if needle not in data:
             continue
         files += 1
         defaults: dict[str, Any] = {}
         seen: set[tuple[Any, ...]] = set()
-        for record in _lines(path):
+        for record in _lines(data):
             if record.get("kind") == "batch" or (
                 "request_id" not in record and "latency_ms" not in record
             ):

@@ -163,9 +163,9 @@ def _recent_requests(ws: Workspace, model: str, run_id: str | None) -> dict[str,
     latency: list[float] = []
     cpu: list[float] = []
     errors = served = 0
-    for path in log_files(ws, clock.iso(since), clock.iso(until)):
+    for source in log_files(ws, clock.iso(since), clock.iso(until)):
         try:
-            data = path.read_bytes()
+            data = source.data()
         except OSError:
             continue
         if b"online" not in data or needle not in data:

@@ -267,20 +267,10 @@ def _override_adr(
 
 
 def _event_recorded(ws: Workspace, run_id: str, since: str) -> bool:
-    from core.foundation.events import event_files
+    from core.foundation.events import line_recorded
 
-    needle = b'"event":"sunset.retired"'
     run = f'"run_id":"{run_id}"'.encode()
-    for path in event_files(ws.events_dir, since_date=since[:10] or None):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if needle in data and run in data:
-            for line in data.splitlines():
-                if needle in line and run in line:
-                    return True
-    return False
+    return line_recorded(ws, since[:10] or None, b'"event":"sunset.retired"', run)
 
 
 def _check_not_serving(

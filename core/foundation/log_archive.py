@@ -1,0 +1,317 @@
+"""A date-partitioned JSONL log read whole: its files on disk and, once `factory compact
+--prune` deleted some, their lines from the compacted Parquet (adrs/0028, adrs/0036).
+
+A log is a folder of Hive date partitions (`<folder>/date=YYYY-MM-DD/*.jsonl`). `factory
+compact` writes each closed partition to `logs/compacted/<log>/date=D/part-<n>.parquet`,
+named by `logs/compacted/<log>/manifest.json` with the size each source file had when it was
+listed. Every row keeps its line exactly as written (`_raw`), its file (`_source`,
+`date=D/<file>`) and its place in that file (`_line`), so a pruned file's lines come back
+byte for byte and in order: the Parquet is the log, not a digest of it.
+
+Two ways of reading, one set of rules (a file "covered" has the size the manifest recorded):
+- the SQL views and `perf` (`current_state`): a partition's Parquet less the rows of files
+  that grew since, plus every file the manifest does not account for, read whole;
+- line readers (`log_sources`: history, feedback, rollouts, the serving check): every file
+  on disk, read whole as before, plus, from the Parquet, the files that are no longer there
+  (pruned) or were replaced by a new file of the same name. They import DuckDB only then, so
+  `factory status` stays free of it while the partitions it reads are kept
+  (`PRUNE_KEEP_DAYS`).
+Either way every line is counted once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.foundation.workspace import Workspace
+
+FORMAT = 1
+SOURCE = "_source"
+LINE = "_line"
+RAW = "_raw"
+PRUNE_KEEP_DAYS = 14
+"""`--prune` keeps the JSONL of the newest partitions: `status` reads two weeks of events and
+serving reads today's log, and neither should need DuckDB for it."""
+
+
+def compacted_root(ws: Workspace, log: str) -> Path:
+    return ws.logs_dir / "compacted" / log
+
+
+def manifest_path(ws: Workspace, log: str) -> Path:
+    return compacted_root(ws, log) / "manifest.json"
+
+
+def read_manifest(ws: Workspace, log: str) -> dict[str, Any] | None:
+    """The log's published manifest, or None (absent, torn by hand, another format)."""
+    try:
+        manifest = json.loads(manifest_path(ws, log).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("generation"), int)
+    ):
+        return None
+    return manifest
+
+
+def _inside(ws: Workspace, path: Path) -> bool:
+    try:
+        return path.resolve(strict=True).is_relative_to(ws.root.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def partitions(
+    ws: Workspace,
+    folder: Path,
+    pattern: str = "*.jsonl",
+    since_date: str | None = None,
+    until_date: str | None = None,
+) -> dict[str, dict[str, int]]:
+    """date -> {file name: size} of the log's JSONL files (in the partitions from
+    `since_date` to `until_date`, the others never opened): regular files inside the
+    workspace only (a planted symlink, to a file or a partition, is never read)."""
+    if not folder.is_dir() or not _inside(ws, folder):
+        return {}
+    found: dict[str, dict[str, int]] = {}
+    for part in sorted(folder.iterdir()):
+        if not part.name.startswith("date=") or part.is_symlink() or not part.is_dir():
+            continue
+        date = part.name[5:]
+        if (since_date and date < since_date) or (until_date and date > until_date):
+            continue
+        files: dict[str, int] = {}
+        for path in part.glob(pattern):
+            if path.name.startswith("."):
+                continue  # a writer's temporary file
+            with contextlib.suppress(OSError):
+                info = path.lstat()
+                if path.is_file() and not path.is_symlink():
+                    files[path.name] = info.st_size
+        found[date] = files
+    return found
+
+
+def split(
+    entry: dict[str, Any] | None, files: dict[str, int], date: str
+) -> tuple[list[str], list[str]]:
+    """(file names to read whole, `_source` values to leave out of the Parquet) of one
+    partition for the SQL readers:
+    - covered: its lines are in the Parquet, the file is skipped;
+    - larger than recorded (lines appended after the listing): its Parquet rows are left
+      out and the whole file is read;
+    - not listed, smaller than recorded, or recorded as pruned (a new file by that name):
+      the whole file is read, the Parquet rows kept;
+    - recorded but absent (pruned): the Parquet holds its lines."""
+    if entry is None:
+        return sorted(files), []
+    sources = entry.get("sources") or {}
+    loose, excluded = [], []
+    for name, size in sorted(files.items()):
+        recorded = sources.get(name)
+        if not isinstance(recorded, dict) or recorded.get("pruned"):
+            loose.append(name)
+        elif size > int(recorded.get("size") or 0):
+            loose.append(name)
+            excluded.append(f"date={date}/{name}")
+        elif size < int(recorded.get("size") or 0):
+            loose.append(name)
+    return loose, excluded
+
+
+@dataclass
+class LogState:
+    """What a SQL reader of one manifest generation reads."""
+
+    manifest: dict[str, Any] | None
+    parquet: list[Path] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    """`_source` values whose Parquet rows are left out (their file grew since)."""
+    loose: list[Path] = field(default_factory=list)
+    """JSONL files read whole."""
+
+
+def current_state(ws: Workspace, log: str, folder: Path, pattern: str = "*.jsonl") -> LogState:
+    manifest = read_manifest(ws, log)
+    state = LogState(manifest)
+    entries = (manifest or {}).get("partitions") or {}
+    on_disk = partitions(ws, folder, pattern)
+    base = compacted_root(ws, log)
+    for date in sorted(set(on_disk) | set(entries)):
+        entry = entries.get(date)
+        if entry is not None:
+            state.parquet.append(base / str(entry["file"]))
+        loose, excluded = split(entry, on_disk.get(date, {}), date)
+        state.loose.extend(folder / f"date={date}" / name for name in loose)
+        state.excluded.extend(excluded)
+    return state
+
+
+# ------------------------------------------------------------------------ line readers
+
+
+def log_dates(ws: Workspace, log: str, folder: Path) -> list[str]:
+    """Every date the log has a partition of, on disk or only in the Parquet, oldest first."""
+    on_disk = set()
+    if folder.is_dir():
+        on_disk = {p.name[5:] for p in folder.iterdir() if p.name.startswith("date=")}
+    compacted = set((read_manifest(ws, log) or {}).get("partitions") or {})
+    return sorted(on_disk | compacted)
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """One file of the log: on disk (`path`), or only in the Parquet (`path` None)."""
+
+    date: str
+    name: str
+    """The file's name; the Parquet's rows of it carry `date=D/<name>` (a pruned file whose
+    name a new file took is `<name>~<n>` once compacted again)."""
+    path: Path | None
+    parquet: Path | None
+    """The compacted file that holds this file's lines, when one does."""
+    lines_format: bool = True
+    """The Parquet keeps each line as written (`_raw`); partitions compacted before it did
+    give their lines rebuilt from the columns (`legacy_lines`)."""
+
+    @property
+    def source(self) -> str:
+        return f"date={self.date}/{self.name}"
+
+    def data(self) -> bytes:
+        """The file's bytes as JSONL: read from disk; from the Parquet when it only lives
+        there, or when a pruner deleted it since it was listed."""
+        if self.path is not None:
+            try:
+                return self.path.read_bytes()
+            except FileNotFoundError:
+                if self.parquet is None:
+                    return b""
+        if self.parquet is None:
+            return b""
+        return archived_lines(self.parquet, self.lines_format).get(self.source, b"")
+
+
+def log_sources(
+    ws: Workspace,
+    log: str,
+    folder: Path,
+    since_date: str | None = None,
+    until_date: str | None = None,
+    pattern: str = "*.jsonl",
+) -> list[LogSource]:
+    """Every file of the log in the partitions from `since_date` to `until_date`
+    (YYYY-MM-DD, inclusive), oldest partition first, by name within it. The manifest is
+    read before the folder is listed: a file a pruner deletes after that is read from the
+    Parquet that covers it."""
+    manifest = read_manifest(ws, log)
+    entries = (manifest or {}).get("partitions") or {}
+    on_disk = partitions(ws, folder, pattern, since_date, until_date)
+    base = compacted_root(ws, log)
+    found: list[LogSource] = []
+    for date in sorted(set(on_disk) | set(entries)):
+        if (since_date and date < since_date) or (until_date and date > until_date):
+            continue
+        entry = entries.get(date) or {}
+        parquet = base / str(entry["file"]) if entry.get("file") else None
+        fmt = bool(entry.get("lines"))
+        sources = entry.get("sources") or {}
+        files = on_disk.get(date, {})
+        here = []
+        for name, size in files.items():
+            recorded = sources.get(name)
+            covered = (
+                isinstance(recorded, dict)
+                and not recorded.get("pruned")
+                and size == int(recorded.get("size") or -1)
+            )
+            path = folder / f"date={date}" / name
+            here.append(LogSource(date, name, path, parquet if covered else None, fmt))
+        if parquet is not None:
+            for name, recorded in sources.items():
+                if not isinstance(recorded, dict):
+                    continue
+                present = files.get(name)
+                gone = present is None or present < int(recorded.get("size") or 0)
+                if recorded.get("pruned") or gone:
+                    # Its lines are nowhere else: deleted, or a new file took its name (they
+                    # come first, being older).
+                    here.append(LogSource(date, name, None, parquet, fmt))
+        found.extend(sorted(here, key=lambda s: (s.name, s.path is not None)))
+    return found
+
+
+_ARCHIVED: dict[Path, tuple[tuple[int, int], dict[str, bytes]]] = {}
+"""The last compacted file read: its identity (inode, mtime) and its lines per source."""
+
+
+def archived_lines(parquet: Path, lines_format: bool = True) -> dict[str, bytes]:
+    """`_source` -> that file's lines (JSONL bytes) of one compacted partition, read once
+    per process while the file stays the same (files are written once, never in place)."""
+    try:
+        info = parquet.stat()
+    except OSError:
+        return {}
+    identity = (info.st_ino, info.st_mtime_ns)
+    kept = _ARCHIVED.get(parquet)
+    if kept is not None and kept[0] == identity:
+        return kept[1]
+    from core.foundation.sql_engine import duckdb
+
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    try:
+        path = "'" + str(parquet).replace("'", "''") + "'"
+        if lines_format:
+            rows = con.execute(
+                f"SELECT {SOURCE}, string_agg({RAW}, chr(10) ORDER BY {LINE}) "
+                f"FROM read_parquet({path}) GROUP BY {SOURCE}"
+            ).fetchall()
+            lines = {str(s): (str(text) + "\n").encode() for s, text in rows}
+        else:
+            lines = legacy_lines(con, path)
+    except duckdb.Error:
+        lines = {}
+    finally:
+        con.close()
+    _ARCHIVED.clear()  # one partition at a time: readers walk them in order
+    _ARCHIVED[parquet] = (identity, lines)
+    return lines
+
+
+def legacy_lines(con: Any, path: str) -> dict[str, bytes]:
+    """The lines of a partition compacted before rows kept their text: each rebuilt from
+    its columns (times written back as `...Z`, JSON columns as JSON), in the Parquet's
+    order. Loses what no column held; `factory compact` rewrites such partitions."""
+    cursor = con.execute(f"SELECT * FROM read_parquet({path})")
+    names = [d[0] for d in cursor.description]
+    types = {d[0]: str(d[1]) for d in cursor.description}
+    by_source: dict[str, list[bytes]] = {}
+    for row in cursor.fetchall():
+        record: dict[str, Any] = {}
+        source = ""
+        for name, value in zip(names, row, strict=True):
+            if name == SOURCE:
+                source = str(value)
+            elif name == "date":
+                continue  # the partition's, not the line's
+            elif isinstance(value, datetime):
+                record[name] = value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            elif value is not None and types.get(name) == "JSON":
+                record[name] = json.loads(value)
+            else:
+                record[name] = value
+        by_source.setdefault(source, []).append(
+            json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        )
+    return {s: b"".join(lines) for s, lines in by_source.items()}

@@ -1,0 +1,234 @@
+"""Pruning loses nothing a reader reads: after `factory compact --prune`, every line reader
+(history, feedback, rollouts, the serving check, `perf`) gets what it got from the files,
+each pruned file's lines come back byte for byte and in order, partitions compacted before
+rows kept their lines are read and upgraded, and the newest days are kept as JSONL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.foundation import log_archive
+from core.foundation.atomic import write_json
+from core.foundation.events import event_sources, read_events
+from core.foundation.workspace import Workspace
+from core.lens.compaction.compact import compact
+from tests.conftest import run_factory
+from tests.lens.conftest import days_ago, write_event
+
+ODD_LINES = [
+    '{"kind": "note",  "text": "spaces and key order kept", "z": 1, "a": 2}',
+    '{"request_id": "q-9", "prediction": 0.25, "input": {"city": "Zürich \\u2603"}}',
+    "not json at all",
+    "[1, 2, 3]",
+]
+
+
+def _write(path: Path, lines: list[str], torn: str = "") -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = ("".join(line + "\n" for line in lines) + torn).encode()
+    path.write_bytes(data)
+    return data
+
+
+def _whole_objects(data: bytes) -> bytes:
+    """What a file's lines are to a reader: whole lines that are JSON objects."""
+    kept = []
+    for line in data.split(b"\n")[:-1]:
+        try:
+            if isinstance(json.loads(line), dict):
+                kept.append(line + b"\n")
+        except ValueError:
+            continue
+    return b"".join(kept)
+
+
+def _inference_log(ws: Workspace, date: str, tag: str) -> dict[str, bytes]:
+    """A batch file (record, then short lines) and an online file (records and lines that
+    carry every field, with the request's input), as `predict` and `serve` write them."""
+    batch = [
+        json.dumps({"kind": "batch", "batch_id": f"b{tag}", "model": "rain", "run_id": "r-1",
+                    "tier": "prod", "ts": f"{date}T10:00:00.000Z", "time_column": "date",
+                    "entity_columns": [], "inference": {"version": "batch_v1"}}),
+        *[json.dumps({"batch_id": f"b{tag}", "request_id": f"b{tag}-{n}", "row": n,
+                      "time": f"{date}", "input_hash": f"h{n}", "prediction": n / 10})
+          for n in range(4)],
+        *ODD_LINES,
+    ]  # fmt: skip
+    online = [
+        json.dumps({"kind": "batch", "batch_id": f"o{tag}", "model": "rain", "run_id": "r-1",
+                    "mode": "online", "ts": f"{date}T11:00:00.000Z",
+                    "history": {"weather": {"snapshot_id": None}}}),
+        *[json.dumps({"model": "rain", "run_id": "r-1", "mode": "online", "status": "ok",
+                      "tier": "prod", "request_id": f"o{tag}-{n}", "row": n, "latency_ms": 1.5,
+                      "ts": f"{date}T11:00:0{n}.000Z", "input": {"temp_max": n}, "prediction": n})
+          for n in range(3)],
+    ]  # fmt: skip
+    folder = ws.inference_dir / f"date={date}"
+    return {
+        f"date={date}/b-{tag}.jsonl": _write(folder / f"b-{tag}.jsonl", batch, torn='{"torn'),
+        f"date={date}/o-s.1-{tag}.jsonl": _write(folder / f"o-s.1-{tag}.jsonl", online),
+    }
+
+
+def _readers(ws: Workspace) -> dict[str, Any]:
+    """What every line reader of the logs answers."""
+    from core.foundation.sql_engine import duckdb
+    from core.foundation.timeparse import resolve_range
+    from core.operations.feedback.inference_log import predictions
+    from core.operations.perf import inference_sql
+    from core.operations.rollouts.observations import log_files
+    from core.overview.history import history
+    from core.serve.check import _online_lines
+
+    everything = history(ws, resolve_range(None, None, None), include_read_only=True, limit=None)
+    con = duckdb.connect()
+    try:
+        perf_rows = sorted(map(str, con.execute(f"SELECT * FROM ({inference_sql(ws)})").fetchall()))
+    finally:
+        con.close()
+    return {
+        "history": [(s.session_id, s.events) for s in everything.sessions],
+        "events": sorted(json.dumps(e, sort_keys=True) for e in read_events(event_sources(ws))),
+        "predictions": sorted(json.dumps(p, sort_keys=True) for p in predictions(ws)),
+        "online": [(s.name, lines) for s, lines in _online_lines(ws, {"rain"})],
+        "rollout files": sorted(s.name for s in log_files(ws, "2000-01-01", "2999-01-01")),
+        "perf": perf_rows,
+    }
+
+
+def _populate(ws: Workspace) -> dict[str, bytes]:
+    written = {}
+    for days in (30, 20, 2):
+        written.update(_inference_log(ws, days_ago(days), str(days)))
+        for n in range(3):
+            write_event(ws, days_ago(days), f"s-{n}", days * 10 + n)
+    return written
+
+
+def test_pruned_files_read_back_byte_for_byte_and_every_reader_answers_the_same(
+    workspace: Path,
+) -> None:
+    ws = Workspace(workspace)
+    written = _populate(ws)
+    before = _readers(ws)
+    assert len(before["predictions"]) == 3 * (4 + 1 + 3) and len(before["online"]) == 3
+
+    done = compact(ws, prune=True, grace_s=0)
+    # The 14 newest days stay as JSONL: days 30 and 20 are pruned, day 2 kept.
+    assert {log.family: log.pruned for log in done.logs} == {"events": 6, "inference": 4}
+    assert (
+        sorted(p.parent.name for p in ws.inference_dir.glob("date=*/*.jsonl"))
+        == [f"date={days_ago(2)}"] * 2
+    )
+    assert _readers(ws) == before
+
+    sources = log_archive.log_sources(ws, "inference", ws.inference_dir)
+    archived = {s.source: s.data() for s in sources if s.path is None}
+    assert sorted(archived) == sorted(k for k in written if days_ago(2) not in k)
+    for source, data in archived.items():
+        assert data == _whole_objects(written[source]), source
+
+
+def test_a_pruned_name_written_again_reads_the_old_lines_then_the_new(workspace: Path) -> None:
+    ws = Workspace(workspace)
+    day = days_ago(20)
+    for n in range(3):
+        write_event(ws, day, "s-0", n)
+    compact(ws, grace_s=0)
+    assert compact(ws, prune=True, grace_s=0).logs[0].pruned == 1
+    write_event(ws, day, "s-0", 3)  # a late line lands in the pruned file's name
+    ns = [e["data"]["n"] for e in read_events(event_sources(ws))]
+    assert ns == [0, 1, 2, 3]
+    compact(ws, grace_s=0)  # the old rows are relabelled, the new file compacted
+    compact(ws, prune=True, grace_s=0)
+    assert not list(ws.events_dir.glob("date=*/*.jsonl"))
+    assert sorted(e["data"]["n"] for e in read_events(event_sources(ws))) == [0, 1, 2, 3]
+    names = sorted(s.name for s in event_sources(ws))
+    assert len(names) == 2 and names[0] == "s-0.jsonl" and names[1].startswith("s-0.jsonl~")
+
+
+def _make_legacy(ws: Workspace, log: str) -> None:
+    """Rewrite a compaction as the previous version left it: no `_line`/`_raw` columns, no
+    `lines` in the manifest, its JSONL pruned."""
+    from core.foundation.sql_engine import duckdb
+
+    path = log_archive.manifest_path(ws, log)
+    manifest = json.loads(path.read_text())
+    for date, entry in manifest["partitions"].items():
+        parquet = log_archive.compacted_root(ws, log) / entry["file"]
+        con = duckdb.connect()
+        old = str(parquet).replace("'", "''")
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_line, _raw) FROM read_parquet('{old}')) "
+            f"TO '{old}.tmp' (FORMAT parquet)"
+        )
+        con.close()
+        Path(f"{parquet}.tmp").replace(parquet)
+        del entry["lines"]
+        for name, source in entry["sources"].items():
+            (ws.logs_dir / log / f"date={date}" / name).unlink()
+            source["pruned"] = True
+    write_json(path, manifest)
+
+
+def test_a_partition_compacted_before_lines_were_kept_is_read_and_upgraded(
+    workspace: Path,
+) -> None:
+    from core.foundation.timeparse import resolve_range
+    from core.overview.history import history
+
+    ws = Workspace(workspace)
+    for days in (30, 20):
+        for n in range(3):
+            write_event(ws, days_ago(days), f"s-{n}", days * 10 + n)
+    plain = [e for e in read_events(event_sources(ws))]
+    sessions = history(ws, resolve_range(None, None, None), include_read_only=True)
+    compact(ws, grace_s=0)
+    _make_legacy(ws, "events")
+    assert not list(ws.events_dir.glob("date=*/*.jsonl"))
+    # Rebuilt from the columns: the same events, field for field.
+    assert [e for e in read_events(event_sources(ws))] == plain
+    again = history(ws, resolve_range(None, None, None), include_read_only=True)
+    assert again.sessions == sessions.sessions and len(again.sessions) == 3
+    # The next compaction rewrites those partitions with their lines; pruning may follow.
+    done = compact(ws, grace_s=0)
+    assert done.logs[0].partitions == 2
+    manifest = log_archive.read_manifest(ws, "events")
+    assert manifest is not None and all(e["lines"] for e in manifest["partitions"].values())
+    assert [e for e in read_events(event_sources(ws))] == plain
+
+
+def test_pruning_keeps_the_newest_days_and_status_stays_free_of_duckdb(workspace: Path) -> None:
+    from tests.test_status_light import _loaded_after
+
+    ws = Workspace(workspace)
+    for days in (40, log_archive.PRUNE_KEEP_DAYS + 1, log_archive.PRUNE_KEEP_DAYS, 1):
+        write_event(ws, days_ago(days), "s-0", days)
+    compact(ws, grace_s=0)
+    assert compact(ws, prune=True, grace_s=0).logs[0].pruned == 2
+    kept = sorted(p.parent.name[5:] for p in ws.events_dir.glob("date=*/*.jsonl"))
+    assert kept == [days_ago(log_archive.PRUNE_KEEP_DAYS), days_ago(1)]
+    result = _loaded_after(["status", "--json"], workspace)
+    assert result["code"] == 0, result
+    assert "_duckdb" not in set(result["loaded"]) and "duckdb" not in set(result["loaded"])
+
+    ran = run_factory("compact", "--prune", "--keep-days", "0", "--json", cwd=workspace)
+    assert ran.code == 0, ran.stderr
+    assert ran.doc["data"]["keep_days"] == 0 and ran.doc["data"]["prune"] is True
+    refused = run_factory("compact", "--prune", "--keep-days", "-1", "--json", cwd=workspace)
+    assert refused.code == 2 and "--keep-days" in refused.doc["error"]["message"]
+
+
+def test_a_file_pruned_after_it_was_listed_is_read_from_the_parquet(workspace: Path) -> None:
+    ws = Workspace(workspace)
+    day = days_ago(20)
+    for n in range(3):
+        write_event(ws, day, "s-0", n)
+    compact(ws, grace_s=0)
+    listed = event_sources(ws)
+    assert [(s.path is not None, s.parquet is not None) for s in listed] == [(True, True)]
+    compact(ws, prune=True, grace_s=0)  # deletes the file after the listing
+    assert not (ws.events_dir / f"date={day}" / "s-0.jsonl").exists()
+    assert [e["data"]["n"] for e in read_events(listed)] == [0, 1, 2]
