@@ -127,6 +127,21 @@ def split(
     return loose, excluded
 
 
+def _compacted_file(ws: Workspace, base: Path, entry: dict[str, Any] | None) -> Path | None:
+    """The Parquet a manifest entry names, when its real path is inside the workspace: a
+    manifest edited to name `../../..` or a symlink planted to reach outside is never read.
+    A file gone since the manifest was read is kept: its readers notice and look again."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+        return None
+    path = base / str(entry["file"])
+    try:
+        real = path.resolve()
+        inside = real.is_relative_to(ws.root.resolve())
+    except (OSError, RuntimeError):
+        return None
+    return path if inside and (real.is_file() or not real.exists()) else None
+
+
 @dataclass
 class LogState:
     """What a SQL reader of one manifest generation reads."""
@@ -147,8 +162,9 @@ def current_state(ws: Workspace, log: str, folder: Path, pattern: str = "*.jsonl
     base = compacted_root(ws, log)
     for date in sorted(set(on_disk) | set(entries)):
         entry = entries.get(date)
-        if entry is not None:
-            state.parquet.append(base / str(entry["file"]))
+        parquet = _compacted_file(ws, base, entry)
+        if parquet is not None:
+            state.parquet.append(parquet)
         loose, excluded = split(entry, on_disk.get(date, {}), date)
         state.loose.extend(folder / f"date={date}" / name for name in loose)
         state.excluded.extend(excluded)
@@ -197,7 +213,13 @@ class LogSource:
                     return b""
         if self.parquet is None:
             return b""
-        return archived_lines(self.parquet, self.lines_format).get(self.source, b"")
+        parquet = self.parquet
+        if not parquet.exists():
+            # A compaction rewrote the partition since the listing and, its grace period
+            # over, deleted the file we were given: the manifest names the new one.
+            parquet = _republished(parquet, self.date) or parquet
+        fresh = self.lines_format or parquet != self.parquet  # new files keep their lines
+        return archived_lines(parquet, fresh).get(self.source, b"")
 
 
 def log_sources(
@@ -221,7 +243,7 @@ def log_sources(
         if (since_date and date < since_date) or (until_date and date > until_date):
             continue
         entry = entries.get(date) or {}
-        parquet = base / str(entry["file"]) if entry.get("file") else None
+        parquet = _compacted_file(ws, base, entry)
         fmt = bool(entry.get("lines"))
         sources = entry.get("sources") or {}
         files = on_disk.get(date, {})
@@ -247,6 +269,17 @@ def log_sources(
                     here.append(LogSource(date, name, None, parquet, fmt))
         found.extend(sorted(here, key=lambda s: (s.name, s.path is not None)))
     return found
+
+
+def _republished(parquet: Path, date: str) -> Path | None:
+    base = parquet.parent.parent
+    try:
+        manifest = json.loads((base / "manifest.json").read_bytes())
+        name = manifest["partitions"][date]["file"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    path = base / str(name)
+    return path if isinstance(name, str) and path.resolve().is_relative_to(base.resolve()) else None
 
 
 _ARCHIVED: dict[Path, tuple[tuple[int, int], dict[str, bytes]]] = {}

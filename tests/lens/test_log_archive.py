@@ -6,6 +6,7 @@ rows kept their lines are read and upgraded, and the newest days are kept as JSO
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.lens.conftest import days_ago, write_event
 ODD_LINES = [
     '{"kind": "note",  "text": "spaces and key order kept", "z": 1, "a": 2}',
     '{"request_id": "q-9", "prediction": 0.25, "input": {"city": "Zürich \\u2603"}}',
+    '{"kind": "note", "text": "a line separator \u2028 inside a string, as written"}',
     "not json at all",
     "[1, 2, 3]",
 ]
@@ -232,3 +234,43 @@ def test_a_file_pruned_after_it_was_listed_is_read_from_the_parquet(workspace: P
     compact(ws, prune=True, grace_s=0)  # deletes the file after the listing
     assert not (ws.events_dir / f"date={day}" / "s-0.jsonl").exists()
     assert [e["data"]["n"] for e in read_events(listed)] == [0, 1, 2]
+
+
+def _everything(ws: Workspace, log: str) -> bytes:
+    return b"".join(s.data() for s in log_archive.log_sources(ws, log, ws.logs_dir / log))
+
+
+def test_a_manifest_naming_a_file_outside_the_workspace_is_never_read(
+    workspace: Path, tmp_path: Path
+) -> None:
+    from core.foundation.sql_engine import duckdb
+    from core.operations.perf import inference_sql
+
+    ws = Workspace(workspace)
+    day = days_ago(20)
+    write_event(ws, day, "s-0", 1)
+    _inference_log(ws, day, "x")
+    compact(ws, prune=True, grace_s=0)
+    secret = tmp_path / "outside" / "secret.parquet"
+    secret.parent.mkdir()
+    for log in ("events", "inference"):
+        manifest_file = log_archive.manifest_path(ws, log)
+        manifest = json.loads(manifest_file.read_text())
+        entry = manifest["partitions"][day]
+        inside = log_archive.compacted_root(ws, log) / entry["file"]
+        shutil.copy(inside, secret)
+        inside.unlink()
+        # Named by a path that climbs out, and by a symlink planted where the file was.
+        entry["file"] = "../../../../outside/secret.parquet"
+        write_json(manifest_file, manifest)
+        assert not list(read_events(event_sources(ws))) or log == "inference"
+        assert _everything(ws, log) == b""
+        entry["file"] = f"date={day}/part-9.parquet"
+        write_json(manifest_file, manifest)
+        inside.with_name("part-9.parquet").symlink_to(secret)
+        assert _everything(ws, log) == b""
+    con = duckdb.connect()
+    try:
+        assert con.execute(f"SELECT count(*) FROM ({inference_sql(ws)})").fetchone() == (0,)
+    finally:
+        con.close()

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from core.foundation import clock, log_archive
 from core.foundation.faults import crash_point
@@ -41,8 +41,6 @@ FORMAT = log_archive.FORMAT
 SOURCE = log_archive.SOURCE
 LINE = log_archive.LINE
 RAW = log_archive.RAW
-LINES_PER_CHUNK = 50_000
-"""Lines handed to DuckDB at a time while a partition is compacted."""
 
 
 @dataclass(frozen=True)
@@ -150,24 +148,57 @@ class LogCompaction:
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
-    import duckdb
+    from core.foundation.sql_engine import duckdb as engine
 
-    return duckdb.connect(
+    return engine.connect(
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
 
 
-def _file_lines(path: Path, size: int) -> tuple[list[str], int]:
-    """(the whole lines of the first `size` bytes of `path`, bytes read): a file is taken
-    as it was listed, whatever a writer appends meanwhile; a torn last line is left out."""
+def _write_lines(handle: BinaryIO, labels: list[str], source: str, lines: Iterable[bytes]) -> None:
+    """One file's lines, numbered from 0, as the compactor's `lines.txt` holds them: the
+    source's place in `labels`, the number and the line, separated by U+0001, which no valid
+    JSON holds as it is (nor then a file name: it is not written here)."""
+    prefix = str(len(labels)).encode() + b"\x01"
+    labels.append(source)
+    for n, line in enumerate(lines):
+        handle.write(prefix + str(n).encode() + b"\x01" + line + b"\n")
+
+
+def _file_lines(path: Path, size: int, read: list[int]) -> Iterator[bytes]:
+    """The whole lines of the first `size` bytes of `path`, a block at a time (memory stays
+    bounded by the longest line), adding the bytes read to `read`: a file is taken as it was
+    listed, whatever a writer appends meanwhile; a torn last line is left out. Newlines only:
+    `str.splitlines` would also break at U+2028, which a JSON string may hold."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(size)
+        handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        return [], 0
-    whole = data[: data.rfind(b"\n") + 1]
-    return whole.decode("utf-8", errors="replace").splitlines(), len(data)
+        return
+    with handle:
+        carry = b""
+        remaining = size
+        while remaining > 0:
+            block = handle.read(min(READ_BLOCK, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            read[0] += len(block)
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()
+            yield from lines
+
+
+READ_BLOCK = 1 << 20
+
+
+LINES_CSV = (
+    f"columns={{'source_id': 'BIGINT', '{LINE}': 'BIGINT', '{RAW}': 'VARCHAR'}}, "
+    "delim=chr(1), quote='', escape='', header=false, auto_detect=false, new_line='\\n', "
+    "max_line_size=1073741824, strict_mode=false, ignore_errors=true"
+)
+"""How DuckDB reads `lines.txt` back: a line that is not UTF-8 is dropped (no reader could
+parse it either)."""
 
 
 def _compact_partition(
@@ -211,20 +242,39 @@ def _compact_partition(
     folder = family.folder(ws) / f"date={date}"
     row_columns = family.row_columns()
     typed = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in row_columns.items())
+    # The lines go to DuckDB through a file beside the target: handing it Python objects
+    # would import pandas (half a second), and reading the JSONL itself loses line numbers.
+    text = target.parent / "lines.txt"
+    labels: list[str] = []
+    with open(text, "wb") as handle:
+        if legacy and entry is not None:
+            old = compacted_root(ws, family) / str(entry["file"])
+            con = _connection()
+            try:
+                rebuilt = log_archive.legacy_lines(con, sql_path(old))
+            finally:
+                con.close()
+            for source, data in rebuilt.items():
+                if source not in excluded:
+                    named = relabel.get(source, source)
+                    _write_lines(handle, labels, named, data.split(b"\n")[:-1])
+        for name in loose:
+            read = [0]
+            whole = _file_lines(folder / name, files[name], read)
+            _write_lines(handle, labels, f"date={date}/{name}", whole)
+            sources[name] = {"size": read[0], "pruned": False}
     con = _connection()
     try:
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"CREATE TABLE lines ({SOURCE} VARCHAR, {LINE} BIGINT, {RAW} VARCHAR)")
-        if legacy and entry is not None:
-            old = compacted_root(ws, family) / str(entry["file"])
-            for source, data in log_archive.legacy_lines(con, sql_path(old)).items():
-                if source not in excluded:
-                    lines = data.decode("utf-8", errors="replace").splitlines()
-                    _insert(con, relabel.get(source, source), lines)
-        for name in loose:
-            lines, size = _file_lines(folder / name, files[name])
-            sources[name] = {"size": size, "pruned": False}
-            _insert(con, f"date={date}/{name}", lines)
+        con.execute(
+            "CREATE TABLE labels AS SELECT i - 1 AS source_id, label FROM "
+            "(SELECT unnest($1::VARCHAR[]) AS label, generate_subscripts($1::VARCHAR[], 1) AS i)",
+            [labels],
+        )
+        con.execute(
+            f"CREATE VIEW lines AS SELECT label AS {SOURCE}, {LINE}, {RAW} "
+            f"FROM read_csv({sql_path(text)}, {LINES_CSV}) JOIN labels USING (source_id)"
+        )
         struct = "{" + ", ".join(f'"{k}": "{v}"' for k, v in family.columns.items()) + "}"
         values = ", ".join(f'j."{c}" AS "{c}"' for c in family.columns)
         if family.partition_column:
@@ -269,25 +319,8 @@ def _compact_partition(
             entry_out["models"] = [str(m) for (m,) in found]
     finally:
         con.close()
+        text.unlink(missing_ok=True)
     return {**entry_out, "sources": sources}, rows
-
-
-def _insert(con: duckdb.DuckDBPyConnection, source: str, lines: list[str]) -> None:
-    """Add one file's lines, numbered from 0, to the compactor's `lines` table."""
-    import pyarrow as pa
-
-    for start in range(0, len(lines), LINES_PER_CHUNK):
-        chunk = lines[start : start + LINES_PER_CHUNK]
-        table = pa.table(
-            {
-                SOURCE: pa.array([source] * len(chunk), pa.string()),
-                LINE: pa.array(range(start, start + len(chunk)), pa.int64()),
-                RAW: pa.array(chunk, pa.string()),
-            }
-        )
-        con.register("chunk", table)
-        con.execute("INSERT INTO lines SELECT * FROM chunk")
-        con.unregister("chunk")
 
 
 def compact_family(
