@@ -185,6 +185,17 @@ FROM raw p LEFT JOIN records b ON b.batch_id = p.batch_id
 WHERE p.request_id IS NOT NULL AND p.kind IS NULL"""
 
 
+def last_logged_sql(raw: str) -> str:
+    """`(model, run_id, newest ts)` of the predictions among `raw`'s lines: the digest a
+    compacted day of the log keeps in its manifest entry, so `status` knows when each run
+    last predicted without opening the Parquet (`inference_log.logged_times`)."""
+    return (
+        "SELECT model, run_id, strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ') "
+        f"FROM ({inference_rows_sql(raw)}) AS logged "
+        "WHERE model IS NOT NULL AND run_id IS NOT NULL AND ts IS NOT NULL GROUP BY ALL"
+    )
+
+
 def perf_sql(ws: Workspace) -> str:
     """Per model, run, tier and mode: n, errors, latency percentiles, CPU and cost."""
     price = float(ws.config.cost.price_per_cpu_hour)

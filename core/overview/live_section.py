@@ -128,11 +128,11 @@ def logged_predictions(ws: Workspace, model: str) -> bool:
             if any(needle in head for needle in needles):
                 return True
     # Files `factory compact --prune` deleted: their partitions' manifest entries name
-    # the models they logged.
+    # the models they logged (`perf.last_logged_sql`).
     from core.foundation.log_archive import read_manifest
 
     entries = ((read_manifest(ws, "inference") or {}).get("partitions") or {}).values()
-    return any(model in (entry.get("models") or []) for entry in entries)
+    return any(model in (entry.get("digest") or {}) for entry in entries)
 
 
 def _newest_snapshot(ws: Workspace, dataset: str) -> dict[str, Any] | None:

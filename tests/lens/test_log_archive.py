@@ -274,3 +274,38 @@ def test_a_manifest_naming_a_file_outside_the_workspace_is_never_read(
         assert con.execute(f"SELECT count(*) FROM ({inference_sql(ws)})").fetchone() == (0,)
     finally:
         con.close()
+
+
+def _newest_per_run(pairs: Any) -> dict[str, str]:
+    newest: dict[str, str] = {}
+    for run_id, ts in pairs:
+        newest[run_id] = max(newest.get(run_id, ""), ts)
+    return newest
+
+
+def test_when_each_run_last_predicted_is_known_without_opening_the_parquet(
+    workspace: Path, monkeypatch: Any
+) -> None:
+    from core.operations.feedback.inference_log import logged_times, predictions
+
+    ws = Workspace(workspace)
+    _populate(ws)
+    # Today's file is never compacted: read as lines. r-1's newest is a compacted day's.
+    today = ws.inference_dir / f"date={days_ago(0)}" / "o-s.1-today.jsonl"
+    today.parent.mkdir(parents=True)
+    today.write_text(
+        json.dumps({"model": "rain", "run_id": "r-2", "request_id": "q",
+                    "ts": f"{days_ago(0)}T23:00:00.000Z"}) + "\n"
+    )  # fmt: skip
+    expected = _newest_per_run(
+        (p["run_id"], p["ts"]) for p in predictions(ws, "rain") if p.get("ts")
+    )
+    assert set(expected) == {"r-1", "r-2"} and expected["r-1"] == f"{days_ago(2)}T11:00:02.000Z"
+    compact(ws, prune=True, grace_s=0)
+
+    def no_parquet(*_args: Any) -> dict[str, bytes]:
+        raise AssertionError("read the Parquet")
+
+    monkeypatch.setattr(log_archive, "archived_lines", no_parquet)
+    assert _newest_per_run(logged_times(ws, "rain")) == expected
+    assert list(logged_times(ws, "snow")) == []

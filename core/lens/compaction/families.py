@@ -23,7 +23,7 @@ def inference_family() -> LogFamily:
     which the `inference` view completes (`perf.inference_rows_sql`). Its other readers
     (`perf`, feedback, rollouts, the serving check) read it through
     `core.foundation.log_archive`, so its pruned files are read from the Parquet too."""
-    from core.operations.perf import INFERENCE_KEEP, RAW_COLUMNS
+    from core.operations.perf import INFERENCE_KEEP, RAW_COLUMNS, last_logged_sql
 
     return LogFamily(
         name="inference",
@@ -31,6 +31,7 @@ def inference_family() -> LogFamily:
         columns=RAW_COLUMNS,
         keep=INFERENCE_KEEP,
         partition_column=False,
+        digest=last_logged_sql,
     )
 
 

@@ -59,6 +59,10 @@ class LogFamily:
     prunable: bool = True
     """`--prune` may delete its compacted JSONL: only when every reader of the log reads
     the compacted Parquet too."""
+    digest: Callable[[str], str] | None = None
+    """Given a SELECT of a partition's rows, the SQL of `(key, subkey, value)` rows kept in
+    its manifest entry as `{key: {subkey: value}}`: what readers that must not open Parquet
+    (`status`) need of a compacted day."""
 
     def row_columns(self) -> dict[str, str]:
         return {**self.columns, "date": "VARCHAR"} if self.partition_column else dict(self.columns)
@@ -309,14 +313,12 @@ def _compact_partition(
         counted = con.execute(f"SELECT count(*) FROM read_parquet({sql_path(target)})")
         rows = int((counted.fetchone() or (0,))[0])
         entry_out: dict[str, Any] = {"file": None, "rows": rows, "lines": True}
-        if "model" in row_columns:
-            # Which models the partition logged, for readers that must not open Parquet
-            # (`status` asking whether a model has logged predictions).
-            found = con.execute(
-                f"SELECT DISTINCT model FROM read_parquet({sql_path(target)}) "
-                "WHERE model IS NOT NULL ORDER BY 1"
-            ).fetchall()
-            entry_out["models"] = [str(m) for (m,) in found]
+        if family.digest is not None:
+            digest: dict[str, dict[str, Any]] = {}
+            query = family.digest(f"SELECT * FROM read_parquet({sql_path(target)})")
+            for key, subkey, value in con.execute(query).fetchall():
+                digest.setdefault(str(key), {})[str(subkey)] = value
+            entry_out["digest"] = digest
     finally:
         con.close()
         text.unlink(missing_ok=True)

@@ -97,6 +97,29 @@ def predictions(
                 yield line
 
 
+def logged_times(ws: Workspace, model: str) -> Iterator[tuple[str, str]]:
+    """`(run_id, ts)` pairs whose newest per run is when each run of `model` last predicted:
+    one per run and compacted day from the manifest's digest (`perf.last_logged_sql`), and
+    one per prediction of the files the digest does not cover (today's, grown ones). Reads
+    no Parquet, so `status` stays quick and free of DuckDB however long the log."""
+    from core.foundation.log_archive import read_manifest
+
+    entries = (read_manifest(ws, "inference") or {}).get("partitions") or {}
+    digested = set()
+    for date, entry in entries.items():
+        digest = entry.get("digest") if isinstance(entry, dict) else None
+        if isinstance(digest, dict):
+            digested.add(date)
+            for run_id, ts in (digest.get(model) or {}).items():
+                yield str(run_id), str(ts)
+    for source in inference_sources(ws):
+        if source.date in digested and (source.path is None or source.parquet is not None):
+            continue  # pruned or covered: its lines are in the day's digest
+        for line in file_predictions(source):
+            if line.get("model") == model and isinstance(line.get("run_id"), str):
+                yield str(line["run_id"]), str(line.get("ts") or "")
+
+
 def file_runs(source: LogSource | Path) -> set[str]:
     """The runs whose predictions (or records) a log file holds."""
     runs: set[str] = set()

@@ -288,7 +288,7 @@ def sunset_candidates(ws: Workspace, model: str | None = None) -> CandidatesResu
     """See the module docstring."""
     from core.experiments.index import list_runs
     from core.operations.feedback.degrading import latest_verdicts
-    from core.operations.feedback.inference_log import predictions
+    from core.operations.feedback.inference_log import logged_times
     from core.operations.feedback.outcomes import read_outcomes
     from core.operations.sunset.retire import retired_runs
 
@@ -304,13 +304,9 @@ def sunset_candidates(ws: Workspace, model: str | None = None) -> CandidatesResu
             if tiers.get(tier):
                 held.setdefault(str(tiers[tier]), []).append(tier)
         last_logged: dict[str, datetime] = {}
-        for line in predictions(ws, name):
-            run_id, when = line.get("run_id"), _parse(line.get("ts"))
-            if (
-                isinstance(run_id, str)
-                and when is not None
-                and (run_id not in last_logged or when > last_logged[run_id])
-            ):
+        for run_id, ts in logged_times(ws, name):
+            when = _parse(ts)
+            if when is not None and (run_id not in last_logged or when > last_logged[run_id]):
                 last_logged[run_id] = when
         by_run: dict[str, list[dict[str, Any]]] = {}
         for outcome in read_outcomes(ws, name):
