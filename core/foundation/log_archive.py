@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -75,27 +77,35 @@ def partitions(
     pattern: str = "*.jsonl",
     since_date: str | None = None,
     until_date: str | None = None,
+    sizes: bool = True,
 ) -> dict[str, dict[str, int]]:
     """date -> {file name: size} of the log's JSONL files (in the partitions from
     `since_date` to `until_date`, the others never opened): regular files inside the
-    workspace only (a planted symlink, to a file or a partition, is never read)."""
+    workspace only (a planted symlink, to a file or a partition, is never read). Without
+    `sizes`, each size is -1 and no file is stat-ed."""
     if not folder.is_dir() or not _inside(ws, folder):
         return {}
     found: dict[str, dict[str, int]] = {}
-    for part in sorted(folder.iterdir()):
-        if not part.name.startswith("date=") or part.is_symlink() or not part.is_dir():
-            continue
-        date = part.name[5:]
+    with os.scandir(folder) as parts:
+        days = sorted((p.name[5:], p.path) for p in parts if p.name.startswith("date="))
+    for date, part in days:
         if (since_date and date < since_date) or (until_date and date > until_date):
             continue
         files: dict[str, int] = {}
-        for path in part.glob(pattern):
-            if path.name.startswith("."):
-                continue  # a writer's temporary file
-            with contextlib.suppress(OSError):
-                info = path.lstat()
-                if path.is_file() and not path.is_symlink():
-                    files[path.name] = info.st_size
+        try:
+            if os.path.islink(part) or not os.path.isdir(part):
+                continue
+            with os.scandir(part) as entries:
+                for entry in entries:
+                    # Not a writer's temporary file (`.name`), not a symlink: a regular file.
+                    if entry.name.startswith(".") or not fnmatch(entry.name, pattern):
+                        continue
+                    with contextlib.suppress(OSError):
+                        if entry.is_file(follow_symlinks=False):
+                            size = entry.stat(follow_symlinks=False).st_size if sizes else -1
+                            files[entry.name] = size
+        except OSError:
+            continue
         found[date] = files
     return found
 
@@ -236,7 +246,9 @@ def log_sources(
     Parquet that covers it."""
     manifest = read_manifest(ws, log)
     entries = (manifest or {}).get("partitions") or {}
-    on_disk = partitions(ws, folder, pattern, since_date, until_date)
+    # Sizes matter only beside a compaction: today's partition (never compacted) is only
+    # listed, as `status` reads it on every call.
+    on_disk = partitions(ws, folder, pattern, since_date, until_date, sizes=False)
     base = compacted_root(ws, log)
     found: list[LogSource] = []
     for date in sorted(set(on_disk) | set(entries)):
@@ -247,6 +259,9 @@ def log_sources(
         fmt = bool(entry.get("lines"))
         sources = entry.get("sources") or {}
         files = on_disk.get(date, {})
+        if entry and files:
+            files = partitions(ws, folder, pattern, date, date).get(date, {})
+        part = folder / f"date={date}"
         here = []
         for name, size in files.items():
             recorded = sources.get(name)
@@ -255,8 +270,7 @@ def log_sources(
                 and not recorded.get("pruned")
                 and size == int(recorded.get("size") or -1)
             )
-            path = folder / f"date={date}" / name
-            here.append(LogSource(date, name, path, parquet if covered else None, fmt))
+            here.append(LogSource(date, name, part / name, parquet if covered else None, fmt))
         if parquet is not None:
             for name, recorded in sources.items():
                 if not isinstance(recorded, dict):

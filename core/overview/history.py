@@ -481,7 +481,7 @@ def recent_sessions(ws: Workspace, count: int = 5, max_days: int = 14) -> list[S
     keeps `factory status` fast however long the log grows."""
     floor = (clock.now() - timedelta(days=max_days)).strftime("%Y-%m-%d")
     by_day: dict[str, list[LogSource]] = {}
-    for source in event_sources(ws, floor):
+    for source in event_sources(ws, floor):  # listed, not opened: read day by day below
         by_day.setdefault(source.date, []).append(source)
     records: list[dict[str, Any]] = []
     enough_at: int | None = None
