@@ -9,6 +9,7 @@ friendly statement check bypassed, and the whole command as a user or an assista
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -213,7 +214,11 @@ class _Boom:
 
 def test_a_pickle_planted_in_the_cache_never_runs(workspace: Path) -> None:
     """Writing a file in `.factory/cache/` must not let anyone run code in the next command."""
+    from core.foundation.workspace import Workspace
+    from core.records.card_store import update_card
+
     assert run_factory("card", "rain", "--json", cwd=workspace).code == 0
+    update_card(Workspace(workspace), "rain", lambda _meta: None)  # a card file to summarise
     cache = workspace / ".factory" / "cache" / "cards"
     cache.mkdir(parents=True, exist_ok=True)
     payload = pickle.dumps(_Boom())
@@ -223,6 +228,9 @@ def test_a_pickle_planted_in_the_cache_never_runs(workspace: Path) -> None:
         ran = run_factory(*args, "--json", cwd=workspace)
         assert ran.code in (0, 1, 3), ran.stdout
     assert not (workspace / "PWNED").exists()
+    # The old cache's pickle is removed once the card's JSON summary is written again.
+    assert not (cache / "rain.parsed.pickle").exists()
+    assert json.loads((cache / "rain.json").read_bytes())["summary"]["model"] == "rain"
 
 
 PICKLING = re.compile(

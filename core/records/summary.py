@@ -167,6 +167,9 @@ def _keep(cache: Path, text: str, summary: CardSummary) -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         kept = {"format": CACHE_FORMAT, "code": _code_stamp(), "text": text}
         write_json(cache, {**kept, "summary": summary.to_dict()})
+        # Versions before adrs/0018 kept a pickle here. Nothing reads it (a workspace's
+        # pickle is never loaded), so it goes: a file no one may open is only a trap.
+        cache.with_name(f"{cache.stem}.parsed.pickle").unlink(missing_ok=True)
     except OSError:
         pass
 
