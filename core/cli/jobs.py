@@ -13,7 +13,8 @@ Files, not memory: a job outlives the MCP server that started it, and a restarte
 (or a person with `factory jobs`) sees it. The runner (`python -m core.cli.jobs run DIR
 ARGV...`) starts the real `factory` command, waits, and writes `result.json`; it runs in its
 own session, so a client closing the server does not end a training half-way. A runner
-killed before it wrote `result.json` leaves a `lost` job, never a false `finished`.
+killed before it wrote `result.json` leaves a `lost` job, never a false `finished`. Ended
+jobs are kept for a month, and the newest 50 whatever their age (`forget_old_jobs`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -40,6 +42,11 @@ SCHEMA = "factory.job/1"
 JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
 PROGRESS_LINES = 5
 """How many last lines of the command's narration a job shows (its progress)."""
+KEEP_JOBS = 50
+KEEP_JOB_DAYS = 30
+"""A job that ended is forgotten when a new one starts once it is older than this many days
+and not among the newest `KEEP_JOBS`: what a job did lives on in its runs, events and
+reports; its folder is only the answer an MCP client came back for."""
 
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 """Runners this process started, by pid: polled before a liveness check, so a finished
@@ -254,12 +261,32 @@ def still_running(job: Job) -> Next:
     )
 
 
+def forget_old_jobs(ws: Workspace, jobs: list[Job]) -> list[str]:
+    """Delete the folders of ended jobs (of `jobs`, newest first) past `KEEP_JOBS` and
+    `KEEP_JOB_DAYS`; a running job is never touched. Returns the ids forgotten."""
+    import shutil
+
+    cutoff = clock.now() - timedelta(days=KEEP_JOB_DAYS)
+    forgotten = []
+    for job in jobs[KEEP_JOBS:]:
+        try:
+            old = clock.parse_iso(job.started_at) < cutoff
+        except ValueError:
+            old = False
+        if job.status != "running" and old:
+            shutil.rmtree(jobs_dir(ws) / job.job_id, ignore_errors=True)
+            forgotten.append(job.job_id)
+    return forgotten
+
+
 def start_job(ws: Workspace, command: str, argv: list[str]) -> Job:
     """Start `factory ARGV --json` in the background (or return the same command's job that
-    is still running) and return the job."""
-    for job in list_jobs(ws):
+    is still running) and return the job; ended jobs past the kept ones are forgotten."""
+    jobs = list_jobs(ws)
+    for job in jobs:
         if job.status == "running" and job.argv == argv:
             return Job(**{**job.__dict__, "reused": True})
+    forget_old_jobs(ws, jobs)
     job_id = "j-" + secrets.token_hex(6)
     folder = jobs_dir(ws) / job_id
     folder.mkdir(parents=True)

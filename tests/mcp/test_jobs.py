@@ -143,3 +143,48 @@ def test_jobs_lists_newest_first(mcp_ws: dict[str, Any], tmp_path: Path) -> None
     ran = run_factory("jobs", "--json", cwd=mcp_ws["root"], env=ENV)
     listed = [j["job_id"] for j in ran.doc["data"]["jobs"]]
     assert listed[0] == second.job_id and mcp_ws["job_id"] in listed
+
+
+def test_old_ended_jobs_are_forgotten_and_the_newest_and_running_kept(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from core.cli.jobs import KEEP_JOB_DAYS, KEEP_JOBS, forget_old_jobs, list_jobs
+    from core.foundation import clock
+    from core.foundation.workspace_init import init_workspace
+
+    init_workspace(tmp_path / "ws")
+    ws = Workspace(tmp_path / "ws")
+
+    def planted(n: int, days: float, pid: int = 0) -> str:  # minutes=n orders them
+        job_id = f"j-{n:012x}"
+        folder = jobs_dir(ws) / job_id
+        folder.mkdir(parents=True)
+        started = clock.iso(clock.now() - timedelta(days=days, minutes=n))
+        spec = {"job_id": job_id, "command": "train", "argv": [], "started_at": started}
+        (folder / "job.json").write_text(json.dumps({**spec, "pid": pid}))
+        if not pid:
+            ended = {"exit_code": 0, "finished_at": started}
+            (folder / "result.json").write_text(json.dumps(ended))
+        return job_id
+
+    recent = [planted(n, 1) for n in range(KEEP_JOBS)]
+    old = [planted(1000 + n, KEEP_JOB_DAYS + 1) for n in range(5)]
+    newer_old = planted(2000, KEEP_JOB_DAYS - 3)  # past the newest 50, not a month old
+    # A runner still running a month later: its command line names its job, as a real one's.
+    runner = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "j-000000000bb8"]
+    )
+    try:
+        running = planted(3000, KEEP_JOB_DAYS + 5, pid=runner.pid)
+        assert read_job(ws, running).status == "running"
+        forgotten = forget_old_jobs(ws, list_jobs(ws))
+    finally:
+        runner.kill()
+        runner.wait()
+    assert sorted(forgotten) == sorted(old)
+    assert {p.name for p in jobs_dir(ws).iterdir()} == {*recent, newer_old, running}
+    # Fewer than the kept number: nothing goes, however old.
+    assert forget_old_jobs(ws, list_jobs(ws)[-3:]) == []
