@@ -274,8 +274,14 @@ def forget_old_jobs(ws: Workspace, jobs: list[Job]) -> list[str]:
         except ValueError:
             old = False
         if job.status != "running" and old:
-            shutil.rmtree(jobs_dir(ws) / job.job_id, ignore_errors=True)
-            forgotten.append(job.job_id)
+            # Out of sight in one rename, then deleted: a kill -9 half-way leaves a hidden
+            # folder, swept by the next call, never a job with half its files.
+            gone = jobs_dir(ws) / f".gone-{job.job_id}"
+            with contextlib.suppress(OSError):
+                (jobs_dir(ws) / job.job_id).rename(gone)
+                forgotten.append(job.job_id)
+    for left in jobs_dir(ws).glob(".gone-*") if jobs_dir(ws).is_dir() else []:
+        shutil.rmtree(left, ignore_errors=True)
     return forgotten
 
 

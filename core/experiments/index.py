@@ -24,6 +24,7 @@ from core.foundation import stamps
 from core.foundation.atomic import write_json, write_text
 from core.foundation.errors import FactoryError
 from core.foundation.ids import validate_name
+from core.foundation.log_archive import manifest_at
 from core.foundation.workspace import Workspace
 
 SUMMARY_VERSION = 2
@@ -222,14 +223,7 @@ def _scan(folder: Path, suffix: str) -> dict[str, os.DirEntry[str]]:
 
 
 def _read_manifest(ws: Workspace) -> dict[str, Any] | None:
-    manifest = _read_json(index_dir(ws) / "manifest.json")
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("format") != COMPACT_FORMAT
-        or not isinstance(manifest.get("generation"), int)
-    ):
-        return None
-    return manifest
+    return manifest_at(index_dir(ws) / "manifest.json", COMPACT_FORMAT)
 
 
 def _read_compact(ws: Workspace) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:

@@ -30,6 +30,7 @@ from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import Any
 
+from core.foundation.sql_text import sql_string
 from core.foundation.workspace import Workspace
 
 FORMAT = 1
@@ -49,19 +50,25 @@ def manifest_path(ws: Workspace, log: str) -> Path:
     return compacted_root(ws, log) / "manifest.json"
 
 
-def read_manifest(ws: Workspace, log: str) -> dict[str, Any] | None:
-    """The log's published manifest, or None (absent, torn by hand, another format)."""
+def manifest_at(path: Path, fmt: int) -> dict[str, Any] | None:
+    """The manifest at `path` in format `fmt`, or None (absent, torn by hand, other format):
+    the log's here, and the run tables' (`core.lens.compaction.publish`)."""
     try:
-        manifest = json.loads(manifest_path(ws, log).read_bytes())
+        manifest = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     if (
         not isinstance(manifest, dict)
-        or manifest.get("format") != FORMAT
+        or manifest.get("format") != fmt
         or not isinstance(manifest.get("generation"), int)
     ):
         return None
     return manifest
+
+
+def read_manifest(ws: Workspace, log: str) -> dict[str, Any] | None:
+    """The log's published manifest, or None."""
+    return manifest_at(manifest_path(ws, log), FORMAT)
 
 
 def _inside(ws: Workspace, path: Path) -> bool:
@@ -287,13 +294,12 @@ def log_sources(
 
 def _republished(parquet: Path, date: str) -> Path | None:
     base = parquet.parent.parent
-    try:
-        manifest = json.loads((base / "manifest.json").read_bytes())
-        name = manifest["partitions"][date]["file"]
-    except (OSError, ValueError, KeyError, TypeError):
+    manifest = manifest_at(base / "manifest.json", FORMAT) or {}
+    name = ((manifest.get("partitions") or {}).get(date) or {}).get("file")
+    if not isinstance(name, str):
         return None
-    path = base / str(name)
-    return path if isinstance(name, str) and path.resolve().is_relative_to(base.resolve()) else None
+    path = base / name
+    return path if path.resolve().is_relative_to(base.resolve()) else None
 
 
 _ARCHIVED: dict[Path, tuple[tuple[int, int], dict[str, bytes]]] = {}
@@ -318,7 +324,7 @@ def archived_lines(parquet: Path, lines_format: bool = True) -> dict[str, bytes]
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     try:
-        path = "'" + str(parquet).replace("'", "''") + "'"
+        path = sql_string(str(parquet))
         if lines_format:
             rows = con.execute(
                 f"SELECT {SOURCE}, string_agg({RAW}, chr(10) ORDER BY {LINE}) "

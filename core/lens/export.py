@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from core.foundation import clock
 from core.foundation.errors import ExitCode, FactoryError
 from core.foundation.ids import validate_name
+from core.foundation.sql_text import sql_string
 from core.foundation.workspace import Workspace
-from core.lens.views.sql import sql_string
 
 if TYPE_CHECKING:
     import duckdb

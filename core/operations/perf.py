@@ -16,14 +16,13 @@ logged lines with status error (a failed request logs one line).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.foundation.errors import UsageError
 from core.foundation.ids import validate_name
+from core.foundation.sql_text import sql_string
 from core.foundation.workspace import Workspace
-
-if TYPE_CHECKING:
-    from core.foundation.log_archive import LogSource
+from core.operations.feedback.inference_log import inference_sources
 
 RAW_COLUMNS = {
     "kind": "VARCHAR",
@@ -104,16 +103,6 @@ MIN_LIVE = 100
 """Logged online predictions a run needs before the gates judge it on live figures."""
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def inference_sources(ws: Workspace) -> list[LogSource]:
-    from core.operations.feedback.inference_log import inference_sources as sources
-
-    return sources(ws)
-
-
 def _empty(columns: dict[str, str]) -> str:
     cols = ", ".join(f'CAST(NULL AS {t}) AS "{name}"' for name, t in columns.items())
     return f"SELECT {cols} WHERE false"
@@ -133,11 +122,11 @@ def inference_sql(ws: Workspace) -> str:
     if compacted:
         where = f"({INFERENCE_KEEP})"
         if state.excluded:
-            where += f" AND {SOURCE} NOT IN ({', '.join(_literal(x) for x in state.excluded)})"
-        paths = "[" + ", ".join(_literal(str(p)) for p in compacted) + "]"
+            where += f" AND {SOURCE} NOT IN ({', '.join(sql_string(x) for x in state.excluded)})"
+        paths = "[" + ", ".join(sql_string(str(p)) for p in compacted) + "]"
         parts.append(f"SELECT {names} FROM read_parquet({paths}, union_by_name=true) WHERE {where}")
     if state.loose:
-        paths = "[" + ", ".join(_literal(str(p)) for p in state.loose) + "]"
+        paths = "[" + ", ".join(sql_string(str(p)) for p in state.loose) + "]"
         columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
         parts.append(
             f"SELECT {names} FROM read_json({paths}, format='newline_delimited', "
@@ -199,7 +188,7 @@ def last_logged_sql(raw: str) -> str:
 def perf_sql(ws: Workspace) -> str:
     """Per model, run, tier and mode: n, errors, latency percentiles, CPU and cost."""
     price = float(ws.config.cost.price_per_cpu_hour)
-    currency = _literal(ws.config.cost.currency)
+    currency = sql_string(ws.config.cost.currency)
     ok = "FILTER (WHERE status = 'ok')"
     return f"""SELECT
     model, run_id, tier, mode,

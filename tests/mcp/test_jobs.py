@@ -173,6 +173,7 @@ def test_old_ended_jobs_are_forgotten_and_the_newest_and_running_kept(tmp_path: 
     recent = [planted(n, 1) for n in range(KEEP_JOBS)]
     old = [planted(1000 + n, KEEP_JOB_DAYS + 1) for n in range(5)]
     newer_old = planted(2000, KEEP_JOB_DAYS - 3)  # past the newest 50, not a month old
+    (jobs_dir(ws) / ".gone-j-00000000dead" / "job.json").parent.mkdir()  # a killed forget's
     # A runner still running a month later: its command line names its job, as a real one's.
     runner = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "j-000000000bb8"]

@@ -58,9 +58,7 @@ def compact(
     started = time.perf_counter()
     runs = compact_runs(ws, grace_s=grace_s)
     logs = [
-        compact_family(
-            ws, family, prune=prune and family.prunable, grace_s=grace_s, keep_days=keep_days
-        )
+        compact_family(ws, family, prune=prune, grace_s=grace_s, keep_days=keep_days)
         for family in families()
     ]
     return CompactResult(runs, logs, prune, round(time.perf_counter() - started, 3), keep_days)

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from core.lens.views.sql import sql_paths, sql_string
+from core.foundation.sql_text import sql_string
+from core.lens.views.sql import sql_paths
 
 if TYPE_CHECKING:
     import duckdb

@@ -56,9 +56,6 @@ class LogFamily:
     pattern: str = "*.jsonl"
     partition_column: bool = True
     """Rows carry the partition's date as a `date` VARCHAR column (Hive partitioning)."""
-    prunable: bool = True
-    """`--prune` may delete its compacted JSONL: only when every reader of the log reads
-    the compacted Parquet too."""
     digest: Callable[[str], str] | None = None
     """Given a SELECT of a partition's rows, the SQL of `(key, subkey, value)` rows kept in
     its manifest entry as `{key: {subkey: value}}`: what readers that must not open Parquet

@@ -11,7 +11,6 @@ killed at any point leaves at most a temporary folder (`.tmp-*`), removed by the
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -24,21 +23,6 @@ from core.foundation.atomic import write_json
 
 GRACE_S = 60.0
 """How long a retired file stays for readers holding the manifest that named it."""
-
-
-def read_manifest(path: Path, fmt: int) -> dict[str, Any] | None:
-    """The manifest at `path` in format `fmt`, or None (absent, torn by hand, other format)."""
-    try:
-        manifest = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("format") != fmt
-        or not isinstance(manifest.get("generation"), int)
-    ):
-        return None
-    return manifest
 
 
 def publish(path: Path, manifest: dict[str, Any]) -> None:

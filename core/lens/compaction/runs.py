@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from core.foundation import clock, stamps
 from core.foundation.atomic import write_text
 from core.foundation.faults import crash_point
+from core.foundation.log_archive import manifest_at
 from core.foundation.workspace import Workspace
 from core.lens.compaction import publish
 from core.lens.views.runs import TABLES, reports_source, summaries_source
@@ -68,7 +69,7 @@ def _manifest_path(ws: Workspace) -> Path:
 
 
 def read_manifest(ws: Workspace) -> dict[str, Any] | None:
-    return publish.read_manifest(_manifest_path(ws), FORMAT)
+    return manifest_at(_manifest_path(ws), FORMAT)
 
 
 def _reports_mtime(ws: Workspace) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.foundation.sql_text import sql_string
 from core.foundation.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -24,11 +25,6 @@ class ViewSpec:
     lazy: Callable[[Workspace, Attachment], str] | None = None
     """Instead of `sql`: the SELECT of a view read lazily, over compacted Parquet served by
     the attachment's read-only door and small tables it loads before the lock."""
-
-
-def sql_string(text: str) -> str:
-    """`text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def sql_path(path: Path) -> str:
