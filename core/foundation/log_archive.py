@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase as fnmatch
@@ -127,14 +129,19 @@ def split(
       out and the whole file is read;
     - not listed, smaller than recorded, or recorded as pruned (a new file by that name):
       the whole file is read, the Parquet rows kept;
-    - recorded but absent (pruned): the Parquet holds its lines."""
+    - recorded but absent (pruned): the Parquet holds its lines;
+    - withdrawn (moved to the archive by `sunset removal-list --apply`, `withdraw`): its
+      Parquet rows are left out; a file by that name (put back) is read whole."""
     if entry is None:
         return sorted(files), []
     sources = entry.get("sources") or {}
     loose, excluded = [], []
+    for name, recorded in sorted(sources.items()):
+        if isinstance(recorded, dict) and recorded.get("withdrawn"):
+            excluded.append(f"date={date}/{name}")
     for name, size in sorted(files.items()):
         recorded = sources.get(name)
-        if not isinstance(recorded, dict) or recorded.get("pruned"):
+        if not isinstance(recorded, dict) or recorded.get("pruned") or recorded.get("withdrawn"):
             loose.append(name)
         elif size > int(recorded.get("size") or 0):
             loose.append(name)
@@ -186,6 +193,91 @@ def current_state(ws: Workspace, log: str, folder: Path, pattern: str = "*.jsonl
         state.loose.extend(folder / f"date={date}" / name for name in loose)
         state.excluded.extend(excluded)
     return state
+
+
+# ------------------------------------------------------------------------- withdrawing
+
+
+def withdraw(
+    ws: Workspace,
+    log: str,
+    sources: list[str],
+    mark: str,
+    digest: Callable[[str], str] | None = None,
+) -> int:
+    """Take the compacted lines of `sources` (`date=D/<file>`, files already moved out of
+    the log) out of every reader's sight: each is recorded `withdrawn` (by `mark`, the
+    removal's id) in a new manifest generation, so the views, `perf` and the line readers
+    leave its Parquet rows out, and the next `factory compact` rewrites its partition
+    without them. A day's digest is computed again without them (`digest`, the family's
+    SQL). Idempotent; returns how many sources were newly withdrawn (a source no manifest
+    names has nothing compacted to withdraw)."""
+    from core.foundation import clock
+    from core.foundation.atomic import file_lock, write_json
+
+    wanted: dict[str, set[str]] = {}
+    for source in sources:
+        part, _, name = source.partition("/")
+        if part.startswith("date=") and name:
+            wanted.setdefault(part[5:], set()).add(name)
+    if not wanted or read_manifest(ws, log) is None:
+        return 0
+    with file_lock(compacted_root(ws, log) / "compact.lock"):
+        manifest = read_manifest(ws, log)
+        if manifest is None:
+            return 0
+        entries = manifest.get("partitions") or {}
+        count = 0
+        for date, names in sorted(wanted.items()):
+            entry = entries.get(date)
+            if not isinstance(entry, dict):
+                continue
+            recorded_sources = entry.get("sources") or {}
+            changed = False
+            for name in sorted(names):
+                recorded = recorded_sources.get(name)
+                if isinstance(recorded, dict) and not recorded.get("withdrawn"):
+                    recorded["withdrawn"] = mark
+                    changed = True
+                    count += 1
+            if changed and digest is not None and isinstance(entry.get("digest"), dict):
+                parquet = _compacted_file(ws, compacted_root(ws, log), entry)
+                if parquet is not None:
+                    entry["digest"] = _digest_without(parquet, date, entry, digest)
+        if count:
+            manifest["generation"] = int(manifest["generation"]) + 1
+            manifest["published_at"] = clock.iso()
+            manifest["published_ns"] = time.time_ns()
+            write_json(manifest_path(ws, log), manifest)
+        return count
+
+
+def _digest_without(
+    parquet: Path, date: str, entry: dict[str, Any], digest: Callable[[str], str]
+) -> dict[str, dict[str, Any]]:
+    """A partition's digest over its rows less those of its withdrawn sources."""
+    from core.foundation.sql_engine import duckdb
+
+    gone = [
+        sql_string(f"date={date}/{name}")
+        for name, recorded in (entry.get("sources") or {}).items()
+        if isinstance(recorded, dict) and recorded.get("withdrawn")
+    ]
+    where = f" WHERE {SOURCE} NOT IN ({', '.join(gone)})" if gone else ""
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    try:
+        rows = con.execute(
+            digest(f"SELECT * FROM read_parquet({sql_string(str(parquet))}){where}")
+        ).fetchall()
+    finally:
+        con.close()
+    found: dict[str, dict[str, Any]] = {}
+    for key, subkey, value in rows:
+        found.setdefault(str(key), {})[str(subkey)] = value
+    return found
 
 
 # ------------------------------------------------------------------------ line readers
@@ -275,12 +367,13 @@ def log_sources(
             covered = (
                 isinstance(recorded, dict)
                 and not recorded.get("pruned")
+                and not recorded.get("withdrawn")
                 and size == int(recorded.get("size") or -1)
             )
             here.append(LogSource(date, name, part / name, parquet if covered else None, fmt))
         if parquet is not None:
             for name, recorded in sources.items():
-                if not isinstance(recorded, dict):
+                if not isinstance(recorded, dict) or recorded.get("withdrawn"):
                     continue
                 present = files.get(name)
                 gone = present is None or present < int(recorded.get("size") or 0)

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.foundation import log_archive
 from core.foundation.atomic import write_json
 from core.foundation.events import event_sources, read_events
@@ -309,3 +311,49 @@ def test_when_each_run_last_predicted_is_known_without_opening_the_parquet(
     monkeypatch.setattr(log_archive, "archived_lines", no_parquet)
     assert _newest_per_run(logged_times(ws, "rain")) == expected
     assert list(logged_times(ws, "snow")) == []
+
+
+@pytest.mark.parametrize("pruned", [True, False])
+def test_a_withdrawn_file_is_read_by_nobody_until_it_is_put_back(
+    workspace: Path, pruned: bool
+) -> None:
+    """`withdraw` (what `sunset removal-list --apply` calls once a file is archived, pruned
+    or still on disk): its compacted lines leave the views and the line readers alike, the
+    other file of the day stays; a file put back under its name is read whole again, once."""
+    from core.lens.store import run_query
+
+    ws = Workspace(workspace)
+    day = days_ago(20)
+    for session, n in (("s-0", 0), ("s-0", 1), ("s-1", 2)):
+        write_event(ws, day, session, n)
+    compact(ws, grace_s=0)
+    gone = ws.events_dir / f"date={day}" / "s-0.jsonl"
+    if pruned:
+        compact(ws, prune=True, grace_s=0)
+        assert not gone.exists()
+    kept = log_archive.log_sources(ws, "events", ws.events_dir)
+    saved = next(s.data() for s in kept if s.name == "s-0.jsonl")
+    gone.unlink(missing_ok=True)  # moved to the archive
+
+    def counted() -> tuple[list[int], list[int]]:
+        sql = "SELECT CAST(data->>'n' AS INT) FROM events ORDER BY 1"
+        viewed = [int(r[0]) for r in run_query(ws, sql).rows]
+        read = sorted(int(e["data"]["n"]) for e in read_events(event_sources(ws)))
+        return viewed, read
+
+    assert counted() == ([0, 1, 2], [0, 1, 2])
+    assert log_archive.withdraw(ws, "events", [f"date={day}/s-0.jsonl"], "rm-test") == 1
+    assert log_archive.withdraw(ws, "events", [f"date={day}/s-0.jsonl"], "rm-test") == 0
+    assert counted() == ([2], [2])
+    gone.parent.mkdir(parents=True, exist_ok=True)
+    gone.write_bytes(saved)  # put back before any compaction: read whole, once
+    assert counted() == ([0, 1, 2], [0, 1, 2])
+    # Never read from the Parquet, not even should it vanish while being read.
+    assert [s.parquet for s in event_sources(ws) if s.name == "s-0.jsonl"] == [None]
+    gone.unlink()
+    compact(ws, grace_s=0)  # rewrites the day without them
+    assert counted() == ([2], [2])
+    gone.write_bytes(saved)  # put back from the archive
+    assert counted() == ([0, 1, 2], [0, 1, 2])
+    compact(ws, grace_s=0)
+    assert counted() == ([0, 1, 2], [0, 1, 2])

@@ -212,8 +212,9 @@ def _compact_partition(
     target: Path,
 ) -> tuple[dict[str, Any], int]:
     """Write partition `date`'s Parquet to `target`: the previous Parquet's rows (less
-    those of grown files; those of pruned names read again renamed), plus the files the
-    manifest did not account for, line by line. Returns (its manifest entry, rows)."""
+    those of grown and withdrawn files; those of pruned names read again renamed), plus
+    the files the manifest did not account for, line by line. Returns (its manifest entry,
+    rows)."""
     loose, excluded = log_archive.split(entry, files, date)
     legacy = entry is not None and not entry.get("lines")
     if legacy and entry is not None:
@@ -230,6 +231,8 @@ def _compact_partition(
     grown = {s.rsplit("/", 1)[1] for s in excluded}
     if entry is not None:
         for name, recorded in (entry.get("sources") or {}).items():
+            if isinstance(recorded, dict) and recorded.get("withdrawn"):
+                continue  # its rows are left out (`excluded`); a file put back is new
             if name in files and name in loose and name not in grown:
                 # A new file took a recorded file's name (pruned, or smaller than it was):
                 # the old rows keep their lines under a name of their own.
@@ -442,6 +445,8 @@ def _prune(
         for name, recorded in (entry.get("sources") or {}).items():
             if not isinstance(recorded, dict) or recorded.get("pruned"):
                 continue
+            if recorded.get("withdrawn"):
+                continue  # moved to the archive; a file put back under its name is new
             path = folder / f"date={date}" / name
             try:
                 info = path.lstat()

@@ -11,7 +11,10 @@ its size and the reason it may go:
 - config sections (`[models.NAME]`, a `[datasets.NAME]` no other model uses);
 - rollout specs and states that name only runs that go; alerts raised for them;
 - artifacts (deleted when their archived copy matches, else moved), inference-log and
-  outcome files holding only their predictions, by partition, with sizes.
+  outcome files holding only their predictions, by partition, with sizes: files on disk and
+  those `factory compact --prune` left only in the compacted Parquet (written to the archive
+  as the JSONL they were), whose compacted lines are then withdrawn from every reader
+  (`core.foundation.log_archive.withdraw`, adrs/0036).
 
 Nothing stays listed that a live tier, a running rollout, an open plan, another model (its
 table or any run of it) or a run that has not retired still references: such items are
@@ -31,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from core.foundation import clock
-from core.foundation.atomic import write_json, write_text
+from core.foundation.atomic import atomic_path, write_json, write_text
 from core.foundation.errors import FactoryError
 from core.foundation.events import emit
 from core.foundation.faults import crash_point
 from core.foundation.ids import hash_inputs, validate_name
+from core.foundation.log_archive import LogSource
 from core.foundation.workspace import Workspace
 from core.operations.common import read_json
 from core.operations.sunset.archive import (
@@ -249,52 +253,82 @@ def _runs_of(ws: Workspace, model: str) -> list[str]:
     return [r.run_id for r in list_runs(ws, model)]
 
 
+LOGS = (("inference", "predictions"), ("outcomes", "outcomes"))
+"""The logs whose files may hold only the predictions (or outcomes) of runs that go: the log's
+name (`core.foundation.log_archive`) and what its lines are."""
+
+
+SHADOWED = "~compacted"
+"""Suffix of the listed path of a pruned file whose name a newer file on disk took."""
+
+
+def _log_folder(ws: Workspace, log: str) -> Path:
+    return ws.inference_dir if log == "inference" else ws.logs_dir / log
+
+
 def _jsonl_items(
-    ws: Workspace, folder: Path, label: str, going: set[str]
+    ws: Workspace, log: str, label: str, going: set[str]
 ) -> tuple[list[Item], list[Item]]:
-    """Log files holding only predictions (or outcomes) of runs that go, per partition."""
+    """Log files holding only predictions (or outcomes) of runs that go, per partition:
+    the files on disk and those `factory compact --prune` left only in the Parquet."""
+    from core.foundation.log_archive import log_sources
     from core.operations.feedback.inference_log import file_runs
 
     remove: list[Item] = []
     keep: list[Item] = []
-    if not folder.is_dir():
-        return remove, keep
-    for part in sorted(p for p in folder.glob("date=*") if p.is_dir()):
-        files = sorted(p for p in part.glob("*.jsonl") if not p.name.startswith("."))
-        going_files: list[Path] = []
-        for path in files:
-            runs = file_runs(path)
+    folder = _log_folder(ws, log)
+    by_date: dict[str, list[LogSource]] = {}
+    for source in log_sources(ws, log, folder):
+        by_date.setdefault(source.date, []).append(source)
+    for date, sources in by_date.items():
+        part = folder / f"date={date}"
+        going_files: list[tuple[str, int]] = []
+        on_disk = {s.name for s in sources if s.path is not None}
+        for source in sources:
+            # A pruned file whose name a new file took is listed apart from it.
+            shadowed = source.path is None and source.name in on_disk
+            rel = relative(ws, part / (source.name + (SHADOWED if shadowed else "")))
+            runs = file_runs(source)
             if runs and runs <= going:
-                going_files.append(path)
+                going_files.append((rel, _source_size(source)))
             elif runs & going:
                 others = sorted(runs - going)
                 keep.append(
                     Item(
                         "log",
-                        relative(ws, path),
-                        [relative(ws, path)],
-                        path.stat().st_size,
+                        rel,
+                        [rel],
+                        _source_size(source),
                         "keep",
                         f"also holds {label} of {', '.join(others[:3])}, which stay",
                     )
                 )
         if not going_files:
             continue
-        whole = len(going_files) == len(files)
+        whole = len(going_files) == len(sources)
         name = relative(ws, part) + (
-            "" if whole else f" ({len(going_files)} of {len(files)} files)"
+            "" if whole else f" ({len(going_files)} of {len(sources)} files)"
         )
         remove.append(
             Item(
                 "log",
                 name,
-                [relative(ws, p) for p in going_files],
-                sum(p.stat().st_size for p in going_files),
+                [rel for rel, _ in going_files],
+                sum(size for _, size in going_files),
                 "move",
                 f"{label} of runs that go only",
             )
         )
     return remove, keep
+
+
+def _source_size(source: LogSource) -> int:
+    if source.path is not None:
+        try:
+            return source.path.stat().st_size
+        except OSError:
+            pass
+    return len(source.data())
 
 
 def _artifact_item(ws: Workspace, run_id: str) -> Item | None:
@@ -576,11 +610,8 @@ def removal_list(ws: Workspace, model: str, *, apply: bool = False) -> RemovalLi
             item = _artifact_item(ws, run_id)
             if item is not None:
                 remove.append(item)
-        for folder, label in (
-            (ws.inference_dir, "predictions"),
-            (ws.logs_dir / "outcomes", "outcomes"),
-        ):
-            gone, kept = _jsonl_items(ws, folder, label, going)
+        for log, label in LOGS:
+            gone, kept = _jsonl_items(ws, log, label, going)
             remove += gone
             keep += kept
     else:
@@ -679,13 +710,17 @@ def _run_journal(ws: Workspace, journal: dict[str, Any]) -> list[dict[str, Any]]
             if step.get("archived"):
                 files.append(step["archived"])
             continue
+        log = _log_of(ws, raw)
         for rel in raw.get("paths") or []:
             source = ws.root / rel
             if action == "delete":
                 step = _delete_archived(ws, source, str(raw["name"]))
             else:
                 target = folder / "files" / rel
-                moved = move_in(ws, source, target)
+                if log is not None:
+                    moved = _move_log_file(ws, log, rel, target)
+                else:
+                    moved = move_in(ws, source, target)
                 step = {
                     "moved": moved.get("moved"),
                     "sha256": moved["sha256"],
@@ -703,6 +738,8 @@ def _run_journal(ws: Workspace, journal: dict[str, Any]) -> list[dict[str, Any]]
             crash_point("removal.after_step", rel)
         if action == "delete":
             _prune(ws, ws.root / str(raw["name"]))
+        if log is not None and action == "move":
+            _withdraw(ws, log, [str(p) for p in raw.get("paths") or []], removal_id)
     manifest = {
         "schema": ARCHIVE_SCHEMA,
         "kind": "removal",
@@ -725,6 +762,62 @@ def _run_journal(ws: Workspace, journal: dict[str, Any]) -> list[dict[str, Any]]
         manifest=relative(ws, folder / "manifest.json"),
     )
     return done
+
+
+def _log_of(ws: Workspace, raw: dict[str, Any]) -> str | None:
+    """The log (`LOGS`) a journal item's files belong to, for a log item."""
+    if raw.get("kind") != "log":
+        return None
+    for log, _label in LOGS:
+        prefix = relative(ws, _log_folder(ws, log)) + "/"
+        if all(str(p).startswith(prefix) for p in raw.get("paths") or []):
+            return log
+    return None
+
+
+def _move_log_file(ws: Workspace, log: str, rel: str, target: Path) -> dict[str, Any]:
+    """Move one log file into the archive: from disk, or, pruned, its lines from the
+    compacted Parquet (written to the archive as the JSONL it was)."""
+    from core.foundation.log_archive import log_sources
+
+    source = ws.root / rel
+    shadowed = rel.endswith(SHADOWED)
+    if not shadowed and (source.exists() or target.is_file()):
+        return move_in(ws, source, target)
+    if target.is_file():
+        return {"sha256": sha256_of(target), "bytes": target.stat().st_size, "moved": False}
+    date = source.parent.name.removeprefix("date=")
+    name = source.name.removesuffix(SHADOWED)
+    folder = _log_folder(ws, log)
+    found = [
+        s for s in log_sources(ws, log, folder, date, date) if s.name == name and s.path is None
+    ]
+    if not found:
+        raise FactoryError(
+            "archive_conflict",
+            f"{rel} is neither on disk nor in the compacted log, and "
+            f"{relative(ws, target)} does not hold it",
+            hint="Something else removed the file during the removal; run "
+            "`factory sunset removal-list MODEL` again to see what is left.",
+            details={"source": rel, "target": str(target)},
+        )
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(found[0].data())
+    return {"sha256": sha256_of(target), "bytes": target.stat().st_size, "moved": True}
+
+
+def _withdraw(ws: Workspace, log: str, paths: list[str], removal_id: str) -> None:
+    """The compacted lines of the moved files, out of every reader's sight."""
+    from core.foundation.log_archive import withdraw
+
+    digest = None
+    if log == "inference":
+        from core.operations.perf import last_logged_sql
+
+        digest = last_logged_sql
+    sources = [f"{Path(p).parent.name}/{Path(p).name.removesuffix(SHADOWED)}" for p in paths]
+    withdraw(ws, log, sources, removal_id, digest)
+    crash_point("removal.after_withdraw", log)
 
 
 def _prune(ws: Workspace, folder: Path) -> None:
