@@ -35,7 +35,13 @@ from core.foundation.faults import crash_point
 from core.foundation.log_archive import manifest_at
 from core.foundation.workspace import Workspace
 from core.lens.compaction import publish
-from core.lens.views.runs import TABLES, reports_source, summaries_source
+from core.lens.views.runs import (
+    TABLES,
+    curve_folds_select,
+    curves_of_folds,
+    reports_source,
+    summaries_source,
+)
 from core.lens.views.sql import empty_select, sql_path
 
 if TYPE_CHECKING:
@@ -221,15 +227,16 @@ def run_table_sql(ws: Workspace, attachment: Attachment, table: str) -> str:
         excluded = sorted(set(segment.get("stale") or []) | state.gone)
         where = _not_in(attachment, excluded)
         parts.append(f"SELECT {names} FROM {attachment.parquet(files)}{where}")
-    if state.loose:
-        if table == "curves":
-            reports = [ws.reports_dir / f"{run}.json" for run in state.loose]
-            source = reports_source(reports)
-        else:
-            summaries = _summary_files(ws, state.loose)
-            source = summaries_source(summaries) if summaries else ""
-        if source:
-            loaded = attachment.table(f"SELECT {names} FROM ({select(source)})")
+    if state.loose and table == "curves":
+        reports = [ws.reports_dir / f"{run}.json" for run in state.loose]
+        folds = attachment.table(curve_folds_select(reports_source(reports)))
+        parts.append(f"SELECT {names} FROM ({curves_of_folds(folds)})")
+    elif state.loose:
+        summaries = _summary_files(ws, state.loose)
+        if summaries:
+            loaded = attachment.table(
+                f"SELECT {names} FROM ({select(summaries_source(summaries))})"
+            )
             parts.append(f"SELECT {names} FROM {loaded}")
     if not parts:
         return empty_select(columns)
