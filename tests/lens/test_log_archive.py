@@ -111,9 +111,12 @@ def _populate(ws: Workspace) -> dict[str, bytes]:
     return written
 
 
+@pytest.mark.parametrize("whole", [True, False], ids=["partition-whole", "file-by-file"])
 def test_pruned_files_read_back_byte_for_byte_and_every_reader_answers_the_same(
-    workspace: Path,
+    workspace: Path, whole: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not whole:
+        monkeypatch.setattr(log_archive, "WHOLE_PARTITION_BYTES", 0)
     ws = Workspace(workspace)
     written = _populate(ws)
     before = _readers(ws)
@@ -357,3 +360,30 @@ def test_a_withdrawn_file_is_read_by_nobody_until_it_is_put_back(
     assert counted() == ([0, 1, 2], [0, 1, 2])
     compact(ws, grace_s=0)
     assert counted() == ([0, 1, 2], [0, 1, 2])
+
+
+def test_a_big_pruned_partition_is_read_a_file_at_a_time(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds the file being read, never the partition, once the partition's files held
+    more than `WHOLE_PARTITION_BYTES`; under it the partition is read once, whole."""
+    ws = Workspace(workspace)
+    day = days_ago(20)
+    for session in ("s-0", "s-1", "s-2"):
+        for n in range(4):
+            write_event(ws, day, session, n)
+    compact(ws, grace_s=0)
+    compact(ws, prune=True, grace_s=0)
+    sources = event_sources(ws)
+    assert [s.path for s in sources] == [None] * 3
+    size = sources[0].partition_bytes
+    assert size == sum(len(s.data()) for s in sources) > 0
+
+    log_archive._ARCHIVED.clear()
+    monkeypatch.setattr(log_archive, "WHOLE_PARTITION_BYTES", size - 1)
+    for source in event_sources(ws):
+        assert source.data().count(b"\n") == 4
+        assert log_archive._ARCHIVED == {}  # no partition was loaded whole
+    monkeypatch.setattr(log_archive, "WHOLE_PARTITION_BYTES", size)
+    read = [s.data() for s in event_sources(ws)]
+    assert len(log_archive._ARCHIVED) == 1 and all(r.count(b"\n") == 4 for r in read)
