@@ -359,7 +359,7 @@ def log_sources(
         parquet = _compacted_file(ws, base, entry)
         fmt = bool(entry.get("lines"))
         sources = entry.get("sources") or {}
-        size = sum(int(r.get("size") or 0) for r in sources.values() if isinstance(r, dict))
+        whole = sum(int(r.get("size") or 0) for r in sources.values() if isinstance(r, dict))
         files = on_disk.get(date, {})
         if entry and files:
             files = partitions(ws, folder, pattern, date, date).get(date, {})
@@ -374,7 +374,7 @@ def log_sources(
                 and size == int(recorded.get("size") or -1)
             )
             covering = parquet if covered else None
-            here.append(LogSource(date, name, part / name, covering, fmt, size))
+            here.append(LogSource(date, name, part / name, covering, fmt, whole))
         if parquet is not None:
             for name, recorded in sources.items():
                 if not isinstance(recorded, dict) or recorded.get("withdrawn"):
@@ -384,7 +384,7 @@ def log_sources(
                 if recorded.get("pruned") or gone:
                     # Its lines are nowhere else: deleted, or a new file took its name (they
                     # come first, being older).
-                    here.append(LogSource(date, name, None, parquet, fmt, size))
+                    here.append(LogSource(date, name, None, parquet, fmt, whole))
         found.extend(sorted(here, key=lambda s: (s.name, s.path is not None)))
     return found
 
