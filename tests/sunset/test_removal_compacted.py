@@ -108,3 +108,73 @@ def test_an_apply_killed_around_the_withdrawal_is_completed(su: dict[str, Any], 
     assert _count(ws, su["run_p"]) == 0
     archived = list((su["root"] / "archive" / "removals").glob(f"rm-*/files/{rel}"))
     assert [p.read_bytes() for p in archived] == [written]
+
+
+@pytest.mark.slow
+def test_a_new_file_that_took_a_pruned_name_goes_and_the_pruned_one_stays(
+    su: dict[str, Any],
+) -> None:
+    """The pruned file of a name holds predictions of run A, which stays; a newer file on disk
+    under the same name holds the retired run's. Only the newer one goes: the pruned lines
+    of that name are not withdrawn with it."""
+    ws = Workspace(su["root"])
+    done = su["run"](
+        "predict", "rain", "--input", "input.csv", "--tier", "dev", "--run", su["run_p"],
+        "--from", CUTOFF, env={"FACTORY_NOW": f"{DAY}T12:00:00Z"},
+    )  # fmt: skip
+    assert done.code == 0, done.stdout + done.stderr
+    [path] = sorted((ws.inference_dir / f"date={DAY}").glob("*.jsonl"))
+    retired = path.read_bytes()
+    batch = path.stem.encode()  # the batch id, in every line: run A's batch is another
+    path.write_bytes(
+        retired.replace(su["run_p"].encode(), su["run_a"].encode()).replace(batch, batch + b"a")
+    )
+    before_a = _count(ws, su["run_a"])
+    compact(ws, prune=True, grace_s=0, keep_days=0)
+    assert not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(retired)  # a new file takes the pruned one's name
+    moved_a = _count(ws, su["run_a"])
+    assert moved_a == before_a and _count(ws, su["run_p"]) > 0
+    _retire_private(su)
+
+    listed = su["run"]("sunset", "removal-list", "rain")
+    logs = [i for i in listed.doc["data"]["remove"] if i["kind"] == "log"]
+    assert [i["paths"] for i in logs] == [[path.relative_to(su["root"]).as_posix()]]
+    applied = su["run"]("sunset", "removal-list", "rain", "--apply")
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert not path.exists()
+    assert _count(ws, su["run_p"]) == 0
+    assert _count(ws, su["run_a"]) == before_a  # the pruned lines of the name stay
+    compact(ws, grace_s=0)
+    assert _count(ws, su["run_a"]) == before_a and _count(ws, su["run_p"]) == 0
+
+
+@pytest.mark.slow
+def test_a_pruned_file_whose_name_a_new_file_took_goes_and_the_new_one_stays(
+    su: dict[str, Any],
+) -> None:
+    """The other way round: the pruned lines of the name are the retired run's and go (listed
+    apart, as `<name>~compacted`); the newer file of run A on disk stays, read whole."""
+    ws = Workspace(su["root"])
+    rel, retired = _predict_and_prune(su)
+    path = su["root"] / rel
+    batch = path.stem.encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        retired.replace(su["run_p"].encode(), su["run_a"].encode()).replace(batch, batch + b"a")
+    )
+    with_new = _count(ws, su["run_a"])
+    _retire_private(su)
+
+    listed = su["run"]("sunset", "removal-list", "rain")
+    logs = [i for i in listed.doc["data"]["remove"] if i["kind"] == "log"]
+    assert [i["paths"] for i in logs] == [[rel + "~compacted"]]
+    applied = su["run"]("sunset", "removal-list", "rain", "--apply")
+    assert applied.code == 0, applied.stdout + applied.stderr
+    folder = (su["root"] / applied.doc["data"]["manifest"]).parent
+    assert (folder / "files" / (rel + "~compacted")).read_bytes() == retired
+    assert path.exists() and _count(ws, su["run_a"]) == with_new
+    assert _count(ws, su["run_p"]) == 0
+    compact(ws, grace_s=0)
+    assert _count(ws, su["run_a"]) == with_new and _count(ws, su["run_p"]) == 0

@@ -664,6 +664,10 @@ def _pending_journals(ws: Workspace, model: str) -> list[dict[str, Any]]:
 
 def _apply(ws: Workspace, listed: RemovalList) -> RemovalList:
     items = [i.to_dict() for i in listed.remove]
+    for raw in items:
+        log = _log_of(ws, raw)
+        if log is not None:
+            raw["withdraw"] = _compacted_sources(ws, log, [str(p) for p in raw["paths"]])
     removal_id = "rm-" + hash_inputs({"model": listed.model, "items": items})
     journal = {
         "schema": JOURNAL_SCHEMA,
@@ -739,7 +743,7 @@ def _run_journal(ws: Workspace, journal: dict[str, Any]) -> list[dict[str, Any]]
         if action == "delete":
             _prune(ws, ws.root / str(raw["name"]))
         if log is not None and action == "move":
-            _withdraw(ws, log, [str(p) for p in raw.get("paths") or []], removal_id)
+            _withdraw(ws, log, [str(p) for p in raw.get("withdraw") or []], removal_id)
     manifest = {
         "schema": ARCHIVE_SCHEMA,
         "kind": "removal",
@@ -806,7 +810,37 @@ def _move_log_file(ws: Workspace, log: str, rel: str, target: Path) -> dict[str,
     return {"sha256": sha256_of(target), "bytes": target.stat().st_size, "moved": True}
 
 
-def _withdraw(ws: Workspace, log: str, paths: list[str], removal_id: str) -> None:
+def _compacted_sources(ws: Workspace, log: str, paths: list[str]) -> list[str]:
+    """The compacted sources (`date=D/<file>`) whose lines are those of the files `paths`
+    (read before anything moves, kept in the journal): a pruned file's, and a file's on disk
+    that the manifest records as it is or was before it grew. Not the record of a pruned
+    file whose name a newer file took: that one is listed apart (`SHADOWED`)."""
+    from core.foundation.log_archive import read_manifest
+
+    entries = (read_manifest(ws, log) or {}).get("partitions") or {}
+    found = []
+    for rel in paths:
+        path = ws.root / rel
+        date = path.parent.name.removeprefix("date=")
+        name = path.name.removesuffix(SHADOWED)
+        recorded = ((entries.get(date) or {}).get("sources") or {}).get(name)
+        if not isinstance(recorded, dict):
+            continue
+        try:
+            size: int | None = path.stat().st_size
+        except OSError:
+            size = None
+        same = size is not None and not recorded.get("pruned")
+        if (
+            rel.endswith(SHADOWED)
+            or size is None
+            or (same and size >= int(recorded.get("size") or 0))
+        ):
+            found.append(f"date={date}/{name}")
+    return found
+
+
+def _withdraw(ws: Workspace, log: str, sources: list[str], removal_id: str) -> None:
     """The compacted lines of the moved files, out of every reader's sight."""
     from core.foundation.log_archive import withdraw
 
@@ -815,7 +849,6 @@ def _withdraw(ws: Workspace, log: str, paths: list[str], removal_id: str) -> Non
         from core.operations.perf import last_logged_sql
 
         digest = last_logged_sql
-    sources = [f"{Path(p).parent.name}/{Path(p).name.removesuffix(SHADOWED)}" for p in paths]
     withdraw(ws, log, sources, removal_id, digest)
     crash_point("removal.after_withdraw", log)
 
