@@ -166,9 +166,9 @@ def metrics_select(source: str) -> str:
 
 def curve_folds_select(source: str) -> str:
     """One row per run and fold, its curves still arrays, of reports read by `source`: what
-    a connection loads of the runs newer than the compaction, 12 times fewer rows than
-    `curves_select` gives (each is unnested when a statement reads it, after its filter on
-    the run)."""
+    a connection loads of the runs newer than the compaction (one row where `curves_select`
+    gives one per split and iteration; they are unnested when a statement reads them, after
+    its filter on the run)."""
     return (
         f"SELECT run_id, model, curves.metric AS metric, unnest(curves.folds) AS f "
         f"FROM {source} WHERE run_id IS NOT NULL"
