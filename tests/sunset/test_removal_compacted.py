@@ -178,3 +178,37 @@ def test_a_pruned_file_whose_name_a_new_file_took_goes_and_the_new_one_stays(
     assert _count(ws, su["run_p"]) == 0
     compact(ws, grace_s=0)
     assert _count(ws, su["run_a"]) == with_new and _count(ws, su["run_p"]) == 0
+
+
+@pytest.mark.slow
+def test_a_compacted_day_whose_digest_names_no_retired_run_is_not_read(
+    su: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing reads only the compacted days whose digest names a run that goes: a long
+    pruned log costs what those days hold, not the whole log."""
+    from core.operations.sunset.removal import removal_list
+
+    ws = Workspace(su["root"])
+    rel, _written = _predict_and_prune(su)
+    other = "2026-11-12"
+    done = su["run"](
+        "predict", "rain", "--input", "input.csv", "--tier", "dev", "--run", su["run_a"],
+        "--from", "2015-09-01", env={"FACTORY_NOW": f"{other}T12:00:00Z"},
+    )  # fmt: skip
+    assert done.code == 0, done.stdout + done.stderr
+    assert list(ws.inference_dir.glob(f"date={other}/*.jsonl"))  # a batch of its own
+    compact(ws, prune=True, grace_s=0, keep_days=0)
+    assert not list(ws.inference_dir.glob(f"date={other}/*.jsonl"))
+    _retire_private(su)
+
+    read: list[str] = []
+    data = log_archive.LogSource.data
+
+    def spy(source: log_archive.LogSource) -> bytes:
+        read.append(source.date)
+        return data(source)
+
+    monkeypatch.setattr(log_archive.LogSource, "data", spy)
+    listed = removal_list(Workspace(su["root"]), "rain")
+    assert [i.paths for i in listed.remove if i.kind == "log"] == [[rel]]
+    assert DAY in read and other not in read

@@ -270,13 +270,22 @@ def _jsonl_items(
     ws: Workspace, log: str, label: str, going: set[str]
 ) -> tuple[list[Item], list[Item]]:
     """Log files holding only predictions (or outcomes) of runs that go, per partition:
-    the files on disk and those `factory compact --prune` left only in the Parquet."""
-    from core.foundation.log_archive import log_sources
+    the files on disk and those `factory compact --prune` left only in the Parquet. A
+    compacted day whose digest names none of the runs that go is not read: its compacted
+    files hold none of their predictions."""
+    from core.foundation.log_archive import log_sources, read_manifest
     from core.operations.feedback.inference_log import file_runs
 
     remove: list[Item] = []
     keep: list[Item] = []
     folder = _log_folder(ws, log)
+    quiet = set()
+    for day, entry in ((read_manifest(ws, log) or {}).get("partitions") or {}).items():
+        digest = entry.get("digest") if isinstance(entry, dict) else None
+        if isinstance(digest, dict) and not any(
+            going & set(runs) for runs in digest.values() if isinstance(runs, dict)
+        ):
+            quiet.add(day)
     by_date: dict[str, list[LogSource]] = {}
     for source in log_sources(ws, log, folder):
         by_date.setdefault(source.date, []).append(source)
@@ -285,6 +294,8 @@ def _jsonl_items(
         going_files: list[tuple[str, int]] = []
         on_disk = {s.name for s in sources if s.path is not None}
         for source in sources:
+            if source.parquet is not None and date in quiet:
+                continue
             # A pruned file whose name a new file took is listed apart from it.
             shadowed = source.path is None and source.name in on_disk
             rel = relative(ws, part / (source.name + (SHADOWED if shadowed else "")))
