@@ -266,13 +266,18 @@ def _digest_without(
     where = f" WHERE {SOURCE} NOT IN ({', '.join(gone)})" if gone else ""
     con = engine()
     try:
-        rows = con.execute(
-            digest(f"SELECT * FROM read_parquet({sql_string(str(parquet))}){where}")
-        ).fetchall()
+        return digest_of(
+            con, digest(f"SELECT * FROM read_parquet({sql_string(str(parquet))}){where}")
+        )
     finally:
         con.close()
+
+
+def digest_of(con: Any, sql: str) -> dict[str, dict[str, Any]]:
+    """A manifest entry's digest, `{key: {subkey: value}}`, from the `(key, subkey, value)`
+    rows of a family's digest SQL (`LogFamily.digest`)."""
     found: dict[str, dict[str, Any]] = {}
-    for key, subkey, value in rows:
+    for key, subkey, value in con.execute(sql).fetchall():
         found.setdefault(str(key), {})[str(subkey)] = value
     return found
 

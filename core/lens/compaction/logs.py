@@ -314,11 +314,8 @@ def _compact_partition(
         rows = int((counted.fetchone() or (0,))[0])
         entry_out: dict[str, Any] = {"file": None, "rows": rows, "lines": True}
         if family.digest is not None:
-            digest: dict[str, dict[str, Any]] = {}
             query = family.digest(f"SELECT * FROM read_parquet({sql_path(target)})")
-            for key, subkey, value in con.execute(query).fetchall():
-                digest.setdefault(str(key), {})[str(subkey)] = value
-            entry_out["digest"] = digest
+            entry_out["digest"] = log_archive.digest_of(con, query)
     finally:
         con.close()
         text.unlink(missing_ok=True)

@@ -28,18 +28,18 @@ changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.foundation import clock
+from core.foundation import clock, log_archive
 from core.foundation.atomic import atomic_path, write_json, write_text
 from core.foundation.errors import FactoryError
 from core.foundation.events import emit
 from core.foundation.faults import crash_point
 from core.foundation.ids import hash_inputs, validate_name
-from core.foundation.log_archive import LogSource
 from core.foundation.workspace import Workspace
 from core.operations.common import read_json
 from core.operations.sunset.archive import (
@@ -273,21 +273,21 @@ def _jsonl_items(
     the files on disk and those `factory compact --prune` left only in the Parquet. A
     compacted day whose digest names none of the runs that go is not read: its compacted
     files hold none of their predictions."""
-    from core.foundation.log_archive import log_sources, read_manifest
     from core.operations.feedback.inference_log import file_runs
 
     remove: list[Item] = []
     keep: list[Item] = []
     folder = _log_folder(ws, log)
+    entries = (log_archive.read_manifest(ws, log) or {}).get("partitions") or {}
     quiet = set()
-    for day, entry in ((read_manifest(ws, log) or {}).get("partitions") or {}).items():
+    for day, entry in entries.items():
         digest = entry.get("digest") if isinstance(entry, dict) else None
         if isinstance(digest, dict) and not any(
             going & set(runs) for runs in digest.values() if isinstance(runs, dict)
         ):
             quiet.add(day)
-    by_date: dict[str, list[LogSource]] = {}
-    for source in log_sources(ws, log, folder):
+    by_date: dict[str, list[log_archive.LogSource]] = {}
+    for source in log_archive.log_sources(ws, log, folder):
         by_date.setdefault(source.date, []).append(source)
     for date, sources in by_date.items():
         part = folder / f"date={date}"
@@ -301,7 +301,7 @@ def _jsonl_items(
             rel = relative(ws, part / (source.name + (SHADOWED if shadowed else "")))
             runs = file_runs(source)
             if runs and runs <= going:
-                going_files.append((rel, _source_size(source)))
+                going_files.append((rel, _source_size(source, entries)))
             elif runs & going:
                 others = sorted(runs - going)
                 keep.append(
@@ -309,7 +309,7 @@ def _jsonl_items(
                         "log",
                         rel,
                         [rel],
-                        _source_size(source),
+                        _source_size(source, entries),
                         "keep",
                         f"also holds {label} of {', '.join(others[:3])}, which stay",
                     )
@@ -333,13 +333,14 @@ def _jsonl_items(
     return remove, keep
 
 
-def _source_size(source: LogSource) -> int:
+def _source_size(source: log_archive.LogSource, entries: dict[str, Any]) -> int:
+    """A listed file's size: on disk, or, pruned, as the manifest recorded it (its lines are
+    not read twice)."""
     if source.path is not None:
-        try:
+        with contextlib.suppress(OSError):
             return source.path.stat().st_size
-        except OSError:
-            pass
-    return len(source.data())
+    recorded = ((entries.get(source.date) or {}).get("sources") or {}).get(source.name)
+    return int(recorded.get("size") or 0) if isinstance(recorded, dict) else 0
 
 
 def _artifact_item(ws: Workspace, run_id: str) -> Item | None:
@@ -793,8 +794,6 @@ def _log_of(ws: Workspace, raw: dict[str, Any]) -> str | None:
 def _move_log_file(ws: Workspace, log: str, rel: str, target: Path) -> dict[str, Any]:
     """Move one log file into the archive: from disk, or, pruned, its lines from the
     compacted Parquet (written to the archive as the JSONL it was)."""
-    from core.foundation.log_archive import log_sources
-
     source = ws.root / rel
     shadowed = rel.endswith(SHADOWED)
     if not shadowed and (source.exists() or target.is_file()):
@@ -805,7 +804,9 @@ def _move_log_file(ws: Workspace, log: str, rel: str, target: Path) -> dict[str,
     name = source.name.removesuffix(SHADOWED)
     folder = _log_folder(ws, log)
     found = [
-        s for s in log_sources(ws, log, folder, date, date) if s.name == name and s.path is None
+        s
+        for s in log_archive.log_sources(ws, log, folder, date, date)
+        if s.name == name and s.path is None
     ]
     if not found:
         raise FactoryError(
@@ -826,9 +827,7 @@ def _compacted_sources(ws: Workspace, log: str, paths: list[str]) -> list[str]:
     (read before anything moves, kept in the journal): a pruned file's, and a file's on disk
     that the manifest records as it is or was before it grew. Not the record of a pruned
     file whose name a newer file took: that one is listed apart (`SHADOWED`)."""
-    from core.foundation.log_archive import read_manifest
-
-    entries = (read_manifest(ws, log) or {}).get("partitions") or {}
+    entries = (log_archive.read_manifest(ws, log) or {}).get("partitions") or {}
     found = []
     for rel in paths:
         path = ws.root / rel
@@ -853,14 +852,12 @@ def _compacted_sources(ws: Workspace, log: str, paths: list[str]) -> list[str]:
 
 def _withdraw(ws: Workspace, log: str, sources: list[str], removal_id: str) -> None:
     """The compacted lines of the moved files, out of every reader's sight."""
-    from core.foundation.log_archive import withdraw
-
     digest = None
     if log == "inference":
         from core.operations.perf import last_logged_sql
 
         digest = last_logged_sql
-    withdraw(ws, log, sources, removal_id, digest)
+    log_archive.withdraw(ws, log, sources, removal_id, digest)
     crash_point("removal.after_withdraw", log)
 
 
